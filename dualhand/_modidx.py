@@ -8,6 +8,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'dualhand.hand.hand_scale': ('hand.html#hand_scale', 'dualhand/hand.py'),
                                'dualhand.hand.joint_color': ('hand.html#joint_color', 'dualhand/hand.py'),
                                'dualhand.hand.mirror': ('hand.html#mirror', 'dualhand/hand.py'),
+                               'dualhand.hand.normalize_depth': ('hand.html#normalize_depth', 'dualhand/hand.py'),
                                'dualhand.hand.project': ('hand.html#project', 'dualhand/hand.py'),
                                'dualhand.hand.reorder': ('hand.html#reorder', 'dualhand/hand.py'),
                                'dualhand.hand.root_depth': ('hand.html#root_depth', 'dualhand/hand.py'),
