@@ -33,7 +33,7 @@ def test_pretrain_loss_on_the_real_model():
     d = normalize_depth(b['depth'], b['mask'], t['root_z'], t['scale'])
     out = model(b['rgb'], d, b['rgb'].flip(1), d)              # a texture change as the '+' view
     assert out['y_R']['mask'].shape == t['mask'].shape
-    loss = PretrainLoss()
+    loss = PretrainLoss(supervise_plus=True)
     total = loss(out, t)
     assert torch.isfinite(total)
     terms = loss.terms
