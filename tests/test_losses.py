@@ -54,7 +54,7 @@ def test_identical_teacher_gives_zero_distillation_loss():
              mask=torch.randn(2, 1, 16, 16, generator=g), depth=torch.rand(2, 1, 16, 16, generator=g))
     assert multimodal_loss(y, as_target(y)).abs() < 1e-6
     y2 = {k: v + 0.5 for k, v in y.items()}              # uv +0.5 px on both axes, zr +0.5, depth +0.5
-    m = multimodal_loss(y2, as_target(y), lambda_m=0.)
+    m = multimodal_loss(y2, as_target(y), lambda_m=0., joints='mean')
     assert torch.allclose(m, torch.tensor(math.hypot(0.5, 0.5) / 4 + 0.5 + 50 * 0.5), atol=1e-4)
 
 
@@ -64,7 +64,8 @@ def test_weighted_pose_distance_is_eq9_indicator():
     r = dict(uv=torch.full((3, 21, 2), 4.), zr=torch.ones(3, 21))    # each joint: sqrt(32)/4 + 1
     per = math.sqrt(32) / 4 + 1
     w = torch.tensor([1., 0., 1.])
-    assert torch.allclose(multimodal_loss(y, r, weight=w), torch.tensor(2 * per / 3))
+    assert torch.allclose(multimodal_loss(y, r, weight=w, joints='mean'), torch.tensor(2 * per / 3))
+    assert torch.allclose(multimodal_loss(y, r, weight=w), torch.tensor(21 * 2 * per / 3))   # default: l summed over joints
     assert torch.allclose(pose_distance(y, r), torch.full((3,), per))
 
 
@@ -120,4 +121,4 @@ def test_make_targets_without_depth_or_mask():
     assert 'mask' not in t and 'depth' not in t
     # losses skip the absent terms: only l remains
     y = dict(uv=t['uv'] + 4, zr=t['zr'], mask=torch.zeros(3, 1, 16, 16), depth=torch.zeros(3, 1, 16, 16))
-    assert torch.allclose(multimodal_loss(y, t), torch.tensor(math.sqrt(32) / 4), atol=1e-5)
+    assert torch.allclose(multimodal_loss(y, t, joints='mean'), torch.tensor(math.sqrt(32) / 4), atol=1e-5)

@@ -1,0 +1,49 @@
+"""Smoke test of `dualhand bench` (the CPU path, tiny size): every figure is there and positive. Not a timed test."""
+import argparse, json
+import pytest
+import torch
+from dualhand.bench import add_bench_parser, bench_config, bench_table, cmd_bench, run_bench
+
+torch.set_num_threads(1)   # a shared CPU: one thread per process is the fastest and the least noisy
+
+
+def test_bench_cpu_tiny_smoke(tmp_path):
+    res = run_bench('tiny', 'cpu', path=tmp_path, iters=2, warmup=1)
+    assert {'config', 'device_name', 'peak', 'pretrain', 'finetune', 'data', 'paper_schedule_hours'} <= set(res)
+    assert res['peak']['measured'] > 0 and res['peak']['dtype'] == ('bfloat16' if res['config']['bf16'] else 'float32')
+    for k in ('ours', 'naive'):
+        r = res['pretrain'][k]
+        assert {'samples_per_s', 'step_s', 'step_s_all', 'flops_per_sample', 'tflops', 'mfu', 'accum'} <= set(r)
+        assert r['samples_per_s'] > 0 and r['flops_per_sample'] > 0 and r['tflops'] > 0 and 0 < r['mfu'] < 1
+        assert len(r['step_s_all']) == 2 and all(s > 0 for s in r['step_s_all'])
+    assert res['pretrain']['speedup'] > 0
+    ft, d = res['finetune'], res['data']
+    assert ft['samples_per_s'] > 0 and ft['flops_per_sample'] > 0
+    assert min(d['images_per_s'], d['cache_per_s'], d['augment_per_s'], d['augment_naive_per_s']) > 0
+    assert d['cache_over_images'] == pytest.approx(d['cache_per_s'] / d['images_per_s'])
+    table = bench_table(res)
+    assert 'pre-training ours / naive' in table and 'crop cache' in table
+    json.dumps(res)                                           # what --out saves
+
+
+def test_bench_command_parses_and_saves(tmp_path):
+    ap = argparse.ArgumentParser('dualhand')
+    add_bench_parser(ap.add_subparsers(dest='command'))
+    out = tmp_path / 'b.json'
+    a = ap.parse_args(['bench', '--device', 'cpu', '--config', 'tiny', '--iters', '1', '--no-naive', '--no-finetune',
+                       '--no-data', '--bf16', '--out', str(out)])
+    assert a.fn is cmd_bench and a.bf16 is True
+    res = cmd_bench(a)
+    saved = json.loads(out.read_text())
+    assert saved['config']['bf16'] is True and saved['peak']['dtype'] == 'bfloat16'   # bf16 autocast on the CPU
+    assert 'naive' not in saved['pretrain'] and 'finetune' not in saved and 'data' not in saved
+    assert saved['pretrain']['ours']['samples_per_s'] == pytest.approx(res['pretrain']['ours']['samples_per_s'])
+
+
+def test_bench_bad_settings():
+    with pytest.raises(ValueError, match='must be one of'): bench_config('huge', 'cpu')
+    with pytest.raises(ValueError, match='unknown benchmark settings'): bench_config('small', 'cpu', learning_rate=1)
+    with pytest.raises(ValueError, match='micro-batches'): bench_config('small', 'cpu', bs=32, accum=3)
+    with pytest.raises(ValueError, match='multiple of 32'): bench_config('small', 'cpu', size=50)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match='no CUDA GPU'): bench_config('full', 'cuda')
