@@ -108,6 +108,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'dualhand.cli._args_samples': ('nbs/cli.html#_args_samples', 'dualhand/cli.py'),
                               'dualhand.cli._checkpoint_config': ('nbs/cli.html#_checkpoint_config', 'dualhand/cli.py'),
                               'dualhand.cli._data_args': ('nbs/cli.html#_data_args', 'dualhand/cli.py'),
+                              'dualhand.cli._in_notebook': ('nbs/cli.html#_in_notebook', 'dualhand/cli.py'),
                               'dualhand.cli._print_results': ('nbs/cli.html#_print_results', 'dualhand/cli.py'),
                               'dualhand.cli._run_args': ('nbs/cli.html#_run_args', 'dualhand/cli.py'),
                               'dualhand.cli._tests': ('nbs/cli.html#_tests', 'dualhand/cli.py'),
