@@ -22,14 +22,14 @@ from fastai.optimizer import Adam
 from fastai.torch_core import default_device
 from .data import HandDL, CropCache, write_cache, loader_speed
 from .losses import supervised_loss, multimodal_loss, as_target
-from .pretrain import PRESETS, pretrain_learner, training_views, DualModalPretrain, Checkpoint
+from .pretrain import (PRESETS, pretrain_learner, training_views, DualModalPretrain, Checkpoint, native_bf16,
+                               fast_defaults, learner_device, BF16Autocast, fast_path, compile_or_eager)
 from .pseudo import two_pass, pseudo_targets, pseudo_label_loss
 from .model import DualHandNet
 from .synth import SynthHands
 
 # %% auto #0
-__all__ = ['BENCH_CONFIGS', 'PAPER_SAMPLES', 'NOMINAL_BF16_TFLOPS', 'native_bf16', 'fast_defaults', 'bench_config',
-           'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager', 'separate_streams', 'SeparateStreams',
+__all__ = ['BENCH_CONFIGS', 'PAPER_SAMPLES', 'NOMINAL_BF16_TFLOPS', 'bench_config', 'separate_streams', 'SeparateStreams',
            'PerSampleViews', 'StepTimer', 'nominal_peak', 'matmul_peak', 'conv_peak', 'measure_peak', 'step_flops',
            'bench_learner', 'bench_training', 'finetune_loss', 'bench_finetune', 'bench_data', 'run_bench',
            'bench_table', 'add_bench_parser', 'cmd_bench']
@@ -43,21 +43,6 @@ BENCH_CONFIGS = {
                   bs=PRESETS['paper']['bs'], ft_bs=20, warmup=3, iters=10, rounds=1, n_images=64),
 }
 PAPER_SAMPLES = 60 * 41_258     # the paper's pre-training schedule: 60 epochs of RHD's training set
-
-def native_bf16(device) -> bool:
-    "Whether `device` computes in bf16 natively: a CUDA GPU with bf16 tensor cores, a CPU with AVX512-BF16 or AMX"
-    device = torch.device(device)
-    if device.type == 'cuda':
-        try: return torch.cuda.is_bf16_supported(including_emulation=False)
-        except TypeError: return torch.cuda.is_bf16_supported()
-    if device.type != 'cpu': return False
-    checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
-    return any(f() for f in checks if f is not None)
-
-def fast_defaults(device) -> dict:
-    "The fast path's default switches for `device`: bf16 autocast and channels_last where bf16 is native"
-    bf16 = native_bf16(device)
-    return dict(bf16=bf16, channels_last=bf16)
 
 def bench_config(config:str='small', # 'tiny', 'small' (CPU) or 'full' (the paper's, for a GPU)
                  device=None,         # 'cpu', 'cuda', 'cuda:1', ... (default: CUDA when there is one)
@@ -80,42 +65,6 @@ def bench_config(config:str='small', # 'tiny', 'small' (CPU) or 'full' (the pape
     if cfg['iters'] < 1 or cfg['warmup'] < 0 or cfg['rounds'] < 1:
         raise ValueError(f"need iters >= 1, warmup >= 0, rounds >= 1, got {cfg['iters']}, {cfg['warmup']}, {cfg['rounds']}")
     return cfg
-
-# %% ../nbs/50_bench.ipynb #f08d99f6
-def learner_device(learn) -> torch.device:
-    "The device `learn` trains on (its DataLoaders', else fastai's default)"
-    return torch.device(getattr(learn.dls, 'device', None) or default_device())
-
-class BF16Autocast(MixedPrecision):
-    "fastai's `MixedPrecision` in bf16, autocasting on the Learner's device type (fastai's autocasts CUDA only)"
-    def __init__(self): super().__init__(amp_mode='bf16')
-    def before_fit(self):   # as MixedPrecision.before_fit with bf16 (no loss scaling), on the Learner's device type
-        dev = learner_device(self.learn).type
-        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=torch.bfloat16), GradScaler(dev, enabled=False), L()
-
-def fast_path(learn, bf16:bool=None, channels_last:bool=None, compile:bool=False):
-    "Put `learn` on its device's fast path: bf16 autocast, channels_last (defaults: `fast_defaults`), cuDNN autotuning, torch.compile"
-    dev = learner_device(learn)
-    cuda, d = dev.type == 'cuda', fast_defaults(dev)
-    bf16, channels_last = (d['bf16'] if bf16 is None else bf16), (d['channels_last'] if channels_last is None else channels_last)
-    learn.to_contiguous(to_fp32=True)                  # from a known state: float32, NCHW, no precision callbacks
-    if channels_last: learn.add_cb(ChannelsLast())
-    if bf16: learn.add_cb(MixedPrecision('bf16') if cuda else BF16Autocast())
-    if cuda: torch.backends.cudnn.benchmark = True
-    if compile: learn.model.compile()
-    return learn
-
-def compile_or_eager(model:nn.Module, trial) -> str:
-    "`model.compile()` in place and run `trial()` (e.g. one training step); if that fails, back to eager with a warning. Returns 'on' or the error"
-    model.compile()
-    try:
-        trial()
-        return 'on'
-    except Exception as e:                               # inductor needs a compiler toolchain, not every op compiles
-        model._compiled_call_impl = None                 # where nn.Module.compile keeps the compiled forward
-        msg = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
-        warnings.warn(f"torch.compile failed ({msg}); running eager")
-        return f'failed ({msg})'
 
 # %% ../nbs/50_bench.ipynb #053a7521
 def separate_streams(model, rgb, depth=None, rgb_plus=None, depth_plus=None, plain:bool=True) -> dict:

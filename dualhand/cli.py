@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'cmd_samples', 'cmd_prepare', 'cmd_pretrain', 'cmd_evaluate', 'cmd_finetune', 'cmd_demo',
-           'predict_image', 'cmd_predict', 'parser', 'main']
+__all__ = ['COMMANDS', 'TEST_HELP', 'PRETRAINED', 'command', 'cmd_samples', 'cmd_prepare', 'cmd_pretrain', 'cmd_evaluate',
+           'cmd_finetune', 'cmd_demo', 'predict_image', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #b1c1d038
 COMMANDS = {}   # name -> (function run with the parsed arguments, function adding its arguments to a sub-parser)
@@ -60,7 +60,8 @@ def cmd_samples(a):
 
 def _args_prepare(s):
     _data_args(s, 'data', 'synth'); s.add_argument('--split', default='train', choices=('train', 'test'))
-    s.add_argument('--out', required=True); s.add_argument('--size', type=int, default=256)
+    s.add_argument('--out', required=True)
+    s.add_argument('--size', type=int, default=None, help="crop side (default 256; with --data cache, the cache's own)")
     s.add_argument('--n', type=int, default=None); s.add_argument('--bs', type=int, default=64)
     s.add_argument('--workers', type=int, default=0); s.add_argument('--overwrite', action='store_true')
 
@@ -73,24 +74,48 @@ def cmd_prepare(a):
     path = write_cache(ds, a.out, bs=a.bs, num_workers=a.workers, overwrite=a.overwrite)
     print(f"cached {len(ds)} samples of {ds!r} in {path} ({time.time() - t:.0f} s)")
 
-def _tests(a):
+TEST_HELP = "labelled test sets: name, name:root or label=name:root (a cache is keyed by its folder's name)"
+
+def _test_spec(spec:str) -> tuple:
+    "(key, dataset name, root or None) of a `--test` entry `[label=]name[:root]`"
+    label, rest = (spec.split('=', 1) if '=' in spec.split(':', 1)[0] else (None, spec))
+    name, _, root = rest.partition(':')
+    if label == '' or not name: raise ValueError(f"--test {spec!r}: expected name, name:root or label=name:root")
+    key = label or (Path(root).name or name if name.lower() == 'cache' and root else name)
+    return key, name, root or None
+
+def _tests(a) -> dict:
+    "The test sets of `a.test` as {key: dataset}, in order (the first is the validation set of training commands)"
     from dualhand.data import get_dataset
-    tests = {}
+    specs = {}
     for spec in a.test:
-        name, _, root = spec.partition(':')
-        tests[name] = get_dataset(name, 'test', root or None, a.size, a.n_test)
-    return tests
+        key, name, root = _test_spec(spec)
+        if key in specs: raise ValueError(f"--test: two test sets are keyed {key!r} ({specs[key][0]!r} and {spec!r}): "
+                                          f"give one a label, e.g. {key}2={spec.split('=', 1)[-1]}")
+        specs[key] = (spec, name, root)
+    return {key: get_dataset(name, 'test', root, a.size, a.n_test) for key, (spec, name, root) in specs.items()}
+
+PRETRAINED = {'imagenet': True, 'none': None}   # --pretrained keyword -> `pretrained` of DualHandNet
+
+def _pretrained_arg(v:str) -> str:
+    "A `--pretrained` value: 'imagenet', 'none' or an existing file"
+    if v.lower() in PRETRAINED: return v.lower()
+    if Path(v).is_file(): return v
+    raise argparse.ArgumentTypeError(f"{v!r} is neither imagenet, none nor a file (a torchvision ResNet state dict, .pth)")
 
 def _args_pretrain(s):
     from dualhand.pretrain import PRESETS, ROWS
     s.add_argument('--preset', default='cpu', choices=tuple(PRESETS))
     s.add_argument('--row', default='ours', choices=tuple(ROWS))
     _data_args(s, 'source', 'synth')
-    s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help="test sets: name or name:root")
+    s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
     s.add_argument('--n-train', type=int, default=None); s.add_argument('--n-test', type=int, default=None)
     s.add_argument('--epochs', type=int, default=None); s.add_argument('--bs', type=int, default=None)
     s.add_argument('--lr', type=float, default=None); s.add_argument('--size', type=int, default=None)
     s.add_argument('--arch', default=None); s.add_argument('--decoder-width', type=int, default=None)
+    s.add_argument('--pretrained', type=_pretrained_arg, default=None,
+                   help="encoders' initialisation: imagenet (torchvision's cached ImageNet file, never downloaded), "
+                        "none (random) or a file (a torchvision ResNet state dict); default: the preset's")
     s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
     _run_args(s, 'runs/pretrain')
 
@@ -103,6 +128,7 @@ def cmd_pretrain(a):
     if a.n_train is None and a.source.startswith('synth'): a.n_train = PRESETS[a.preset]['n_train']
     over = {k: v for k, v in dict(size=a.size, bs=a.bs, lr=a.lr, arch=a.arch, seed=a.seed,
                                   decoder_width=a.decoder_width).items() if v is not None}
+    if a.pretrained is not None: over['pretrained'] = PRETRAINED.get(a.pretrained, a.pretrained)
     a.size = pretrain_config(a.preset, a.row, **over)['size']
     train = get_dataset(a.source, 'train', a.source_root, a.size, a.n_train)
     learn, res = run_pretrain(train, _tests(a), a.preset, a.row, path=a.out, epochs=a.epochs, resume=a.resume,
@@ -110,19 +136,19 @@ def cmd_pretrain(a):
     if res is not None: _print_results(res, f"pretrain row={a.row} preset={a.preset} seed={learn.config['seed']}")   # process 0
 
 def _args_evaluate(s):
-    s.add_argument('checkpoint'); s.add_argument('--test', nargs='+', default=['synth', 'synth-real'])
-    s.add_argument('--size', type=int, default=None); s.add_argument('--n-test', type=int, default=None)
-    s.add_argument('--out', default=None)
+    s.add_argument('checkpoint'); s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
+    s.add_argument('--size', type=int, default=None, help="input size (default: the checkpoint's)")
+    s.add_argument('--n-test', type=int, default=None); s.add_argument('--out', default=None, help="metrics as JSON")
+    s.add_argument('--device', default=None, help="e.g. cuda, cpu (default: fastai's default_device(), a GPU if any)")
 
 @command('evaluate', _args_evaluate)
 def cmd_evaluate(a):
     "Evaluate a checkpoint on labelled test splits"
-    from dualhand.model import DualHandNet
+    from fastai.torch_core import default_device
+    from dualhand.finetune import model_from_checkpoint
     from dualhand.pretrain import evaluate_model
-    state = torch.load(a.checkpoint, map_location='cpu', weights_only=False)
-    cfg = state.get('config') or {}
-    model = DualHandNet(cfg.get('arch', 'resnet18'), decoder_width=cfg.get('decoder_width', 256))
-    model.load_state_dict(state['model'])
+    device = torch.device(a.device) if a.device else default_device()
+    model, cfg = model_from_checkpoint(a.checkpoint, device)
     a.size = a.size or cfg.get('size', 256)
     res = {name: evaluate_model(model, ds) for name, ds in _tests(a).items()}
     _print_results(res, f"evaluate {a.checkpoint}")
@@ -144,7 +170,7 @@ def _args_finetune(s):
     s.add_argument('--row', default='+L_d', choices=tuple(FT_ROWS),
                    help="+L_d: L_s + 0.2 L_d + L_l; +L_l: L_s + L_l; L_s: source supervision only (control)")
     _data_args(s, 'source', 'synth'); _data_args(s, 'target', 'synth-real')
-    s.add_argument('--test', nargs='+', default=['synth-real', 'synth'], help="labelled test sets: name or name:root")
+    s.add_argument('--test', nargs='+', default=['synth-real', 'synth'], help=TEST_HELP)
     s.add_argument('--n-source', type=int, default=None); s.add_argument('--n-target', type=int, default=None)
     s.add_argument('--n-test', type=int, default=None)
     s.add_argument('--epochs', type=int, default=None); s.add_argument('--bs', type=int, default=None)
@@ -180,13 +206,18 @@ def _args_demo(s):
     s.add_argument('--verbose', action='store_true', help="show each stage's per-epoch training output")
     s.add_argument('--device', default=None); s.add_argument('--workers', type=int, default=0)
     s.add_argument('--threads', type=int, default=None)
+    s.add_argument('--stages', nargs='+', default=None, metavar='STAGE',
+                   help="stages of dualhand.finetune.STAGES to run (default: baseline ours +L_l +L_d; 'all': every row "
+                        "of Tables 3-4 and the control L_s)")
 
 @command('demo', _args_demo)
 def cmd_demo(a):
     "The whole method on SynthHands (CPU presets): baseline, pre-training, + L_l, + L_d; prints and saves the table"
     from dualhand.finetune import run_demo
     _threads(a)
-    res, table = run_demo(a.out, a.seed, a.quick, quiet=not a.verbose, device=a.device, num_workers=a.workers)
+    from dualhand.finetune import DEMO_STAGES, ABLATION_STAGES
+    stages = DEMO_STAGES if not a.stages else ABLATION_STAGES if a.stages == ['all'] else tuple(a.stages)
+    res, table = run_demo(a.out, a.seed, a.quick, quiet=not a.verbose, device=a.device, num_workers=a.workers, stages=stages)
     print(table)
     print(f"saved {Path(a.out) / 'results.md'} and {Path(a.out) / 'results.json'}")
 

@@ -95,20 +95,27 @@ SYNTH_SEEDS = {('synth', 'train'): 0, ('synth', 'test'): 1, ('synth-real', 'trai
 SYNTH_N = {'train': 2048, 'test': 512}
 READERS = ('rhd', 'freihand', 'stb', 'h3d', 'mvhand')
 
-def get_dataset(name, split='train', root=None, size=256, n=None):
+def get_dataset(name, split='train', root=None,
+                size:int=None, # crop side S: None = 256, or the cache's own for 'cache' (which must equal `size` if given)
+                n:int=None):   # the first `n` samples (None: all)
     "Dataset `name` ('synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 'mvhand' or 'cache') for `split`"
     from dualhand import datasets
     from dualhand.synth import SynthHands
     name = name.lower()
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if name in ('synth', 'synth-real'):
-        return SynthHands(n or SYNTH_N[split], 'synthetic' if name == 'synth' else 'real', SYNTH_SEEDS[name, split], size)
     if name == 'cache':
         if root is None: raise ValueError("dataset 'cache' needs root= the folder written by `dualhand prepare`")
         ds = CropCache(root)
+        if size is not None and size != ds.size:
+            raise ValueError(f"crop cache {ds.path} holds {ds.size} px crops, but size {size} was asked for (the network's "
+                             f"input size: --size, the preset's or the checkpoint's): write a cache at that size "
+                             f"(`dualhand prepare ... --size {size} --out NEW_FOLDER`) or ask for size {ds.size}")
+    elif name in ('synth', 'synth-real'):
+        return SynthHands(n or SYNTH_N[split], 'synthetic' if name == 'synth' else 'real', SYNTH_SEEDS[name, split],
+                          size or 256)
     elif name in READERS:
         if root is None: raise ValueError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
-        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size)
+        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256)
     else: raise ValueError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
     return ds if n is None or n >= len(ds) else torch.utils.data.Subset(ds, range(n))
 
@@ -151,6 +158,7 @@ class CropCache(torch.utils.data.Dataset):
         self.meta = json.loads(meta.read_text())
         self.arrays = {k: np.load(self.path / f'{k}.npy', mmap_mode='r') for k in _ARRAYS if k in self.meta['keys']}
         with np.load(self.path / 'labels.npz') as f: self.labels = {k: torch.from_numpy(f[k]) for k in f.files}
+        self.size = int(self.meta.get('size') or self.arrays['rgb'].shape[-1])   # crop side S
 
     def __len__(self): return self.meta['n']
     def __getitem__(self, i):

@@ -422,14 +422,14 @@ def palm_to_wrist(xyz, f=1.):
 
 class STB(HandDataset):
     "STB (`root` holds labels/ and the sequence folders): left hands, mirrored; `camera` 'SK' (colour) or 'BB' (left)"
-    layout = "the STB folder with labels/<Seq>_{SK,BB}.mat and <Seq>/{SK_color,BB_left}_<i>.png"
+    layout = "the STB folder with labels/<Seq>_{SK,BB}.mat and <Seq>/{SK_color,BB_left}_<i>.png (or images/<Seq>/...)"
     def __init__(self, root, split='train', size=256, pad=1.5, camera='SK', sequences=None, wrist_factor=1.):
         super().__init__(root, split, size, pad)
         if camera not in ('SK', 'BB'): raise ValueError(f"STB: camera must be 'SK' or 'BB', got {camera!r}")
         from scipy.io import loadmat
         self.camera, self.sequences = camera, tuple(sequences or STB_SEQUENCES[split])
         self.K = torch.tensor(STB_SK_K if camera == 'SK' else STB_BB_K, dtype=torch.float64)
-        xyzs, self.items = [], []
+        xyzs, self.items, self._dirs = [], [], {}
         for seq in self.sequences:
             path = _need(self.root / 'labels' / f'{seq}_{camera}.mat', 'STB label file')
             try: mat = loadmat(path)
@@ -448,10 +448,19 @@ class STB(HandDataset):
 
     def __len__(self): return len(self.items)
 
+    def seq_dir(self, seq:str):
+        "The folder of sequence `seq`: `root/seq`, else `root/images/seq` (the unpacked download's layout); None if neither"
+        if self._dirs.get(seq) is None:
+            self._dirs[seq] = next((d for d in (self.root / seq, self.root / 'images' / seq) if d.is_dir()), None)
+        return self._dirs[seq]
+
     def full(self, i):
         seq, f = self.items[i]
-        name = 'SK_color' if self.camera == 'SK' else 'BB_left'
-        rgb = read_image(self.root / seq / f'{name}_{f}.png', what='STB image')
+        name = f"{'SK_color' if self.camera == 'SK' else 'BB_left'}_{f}.png"
+        d = self.seq_dir(seq)
+        if d is None: raise FileNotFoundError(f"STB image not found: {self.root / seq / name}, nor "
+                                              f"{self.root / 'images' / seq / name} (expected {self.layout})")
+        rgb = read_image(d / name, what='STB image')
         xyz = self.xyz[i]
         return dict(rgb=rgb, uv=project(xyz, self.K), xyz=xyz, K=self.K.clone(), vis=torch.ones(21, dtype=torch.bool),
                     left=True)

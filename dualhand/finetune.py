@@ -18,17 +18,19 @@ from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
-                               fit_pretrain, evaluate_model)
+                               fit_pretrain, evaluate_model, fast_path)
 
 # %% auto #0
-__all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SIZES', 'DEMO_STAGES', 'ROW_LABELS', 'DEMO_TESTS', 'row_name',
-           'finetune_config', 'finetune_forward', 'FinetuneStep', 'FinetuneLoss', 'SelfDistillFinetune',
-           'model_from_checkpoint', 'finetune_learner', 'run_finetune', 'demo_table', 'run_demo']
+__all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SIZES', 'STAGES', 'DEMO_STAGES', 'TABLE4_STAGES', 'TABLE3_STAGES',
+           'ROW_LABELS', 'DEMO_TESTS', 'ABLATION_STAGES', 'row_name', 'finetune_config', 'real_depth',
+           'finetune_forward', 'FinetuneStep', 'FinetuneLoss', 'SelfDistillFinetune', 'model_from_checkpoint',
+           'finetune_learner', 'run_finetune', 'stage_folder', 'demo_table', 'run_demo', 'run_ablation',
+           'ablation_summary']
 
 # %% ../nbs/22_finetune.ipynb #f5e47df0
 FT_PRESETS = {
     'paper': dict(lr=2.5e-5, epochs=6, bs=20, n_target=None, eps=EPS),
-    'cpu':   dict(lr=2.5e-5, epochs=3, bs=20, n_target=2048, eps=EPS),
+    'cpu':   dict(lr=2.5e-5, epochs=2, bs=20, n_target=2048, eps=EPS),
 }
 FT_ROWS = {   # Table 4's last rows: '+L_l' = pseudo-labels, '+L_d' = pseudo-labels and self-distillation
     'L_s':  dict(use_ll=False, use_ld=False),   # control: synthetic supervision only
@@ -44,30 +46,35 @@ def finetune_config(preset='cpu', use_ll=True, use_ld=True, **overrides):
     "The fine-tuning configuration of a preset and the Eq. 11 switches, with `overrides`"
     if preset not in FT_PRESETS: raise ValueError(f"preset must be one of {list(FT_PRESETS)}, got {preset!r}")
     cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld), row=row_name(use_ll, use_ld),
-               lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, milestones=(), seed=0)
+               lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, milestones=(), seed=0, bf16=None)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown fine-tuning configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
     return {**cfg, **overrides}
 
 # %% ../nbs/22_finetune.ipynb #2c93cf94
+@torch.no_grad()
+def real_depth(net:DualHandNet, x_r:torch.Tensor) -> torch.Tensor:
+    "d_R: the network's depth map of RGB images `x_r` at their size, in inference mode (BN's running statistics), detached"
+    was = net.training
+    net.eval()
+    d = net.decode(net.encode_rgb(x_r))['depth']
+    net.train(was)
+    return F.interpolate(d, size=x_r.shape[-2:], mode='bilinear', align_corners=False)
+
 def finetune_forward(net:DualHandNet, # the network
                      x_s:torch.Tensor, # (B_s,3,S,S) synthetic RGB in [0,1]
                      d_s:torch.Tensor, # (B_s,1,S,S) its true depth, normalised (`normalize_depth`)
                      x_r:torch.Tensor=None, # (B_r,3,S,S) real RGB in [0,1], or None (synthetic supervision only)
                     ) -> dict:
-    "Streams {'src': {y_R, y_D, y_F}, 'tgt': {y_R, y_D, y_F}} of a mixed batch in three encoder calls (Algorithm 1 lines 9-10)"
-    n = x_s.shape[0]
-    x = x_s if x_r is None else torch.cat([x_s, x_r])
-    y1 = net.decode(net.encode_rgb(x))                                      # pass 1: E_R -> D, both halves
-    d = d_s
-    if x_r is not None:                                                     # d_R: the real images' own depth, detached
-        d_R = F.interpolate(y1['depth'][n:].detach(), size=x_r.shape[-2:], mode='bilinear', align_corners=False)
-        d = torch.cat([d_s, d_R])
+    "Streams {'src': {y_R, y_D, y_F}, 'tgt': {y_R, y_D, y_F}} of a mixed batch (Algorithm 1 lines 9-10): d_R, then one E_D and one E_R call"
+    n, B = x_s.shape[0], x_s.shape[0] + (0 if x_r is None else x_r.shape[0])
+    x, d = (x_s, d_s) if x_r is None else (torch.cat([x_s, x_r]), torch.cat([d_s, real_depth(net, x_r)]))
     s_d, ws = net.encode_depth(d)                                           # E_D on [true depth; predicted depth]
-    y_F, y_D = net.decode(net.encode_rgb(x, ws)), net.decode(s_d)           # pass 2: fused E_R -> D; E_D -> D
-    half = lambda y, sl: {k: v[sl] for k, v in y.items()}
-    streams = lambda sl: dict(y_R=half(y1, sl), y_D=half(y_D, sl), y_F=half(y_F, sl))
-    return dict(src=streams(slice(0, n))) if x_r is None else dict(src=streams(slice(0, n)), tgt=streams(slice(n, None)))
+    y_RF = net.decode(net.encode_rgb(torch.cat([x, x]), ws))                # passes 1 and 2 in one E_R call: [plain; fused]
+    y_D = net.decode(s_d)                                                   # E_D -> D (its own call, as in pre-training)
+    part = lambda y, sl: {k: v[sl] for k, v in y.items()}
+    streams = lambda a, b: dict(y_R=part(y_RF, slice(a, b)), y_D=part(y_D, slice(a, b)), y_F=part(y_RF, slice(B + a, B + b)))
+    return dict(src=streams(0, n)) if x_r is None else dict(src=streams(0, n), tgt=streams(n, B))
 
 class FinetuneStep(nn.Module):
     "The Learner's model in fine-tuning: `net(rgb)` for one input, `finetune_forward(net, x_s, d_s, x_r)` for three"
@@ -203,9 +210,7 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
     learn = Learner(dls, FinetuneStep(net), loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8),
                     lr=cfg['lr'], wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
-    if dls.device is not None and torch.device(dls.device).type == 'cuda':
-        learn.model.to(memory_format=torch.channels_last); learn.to_bf16()
-    return learn
+    return fast_path(learn, bf16=cfg['bf16'], channels_last=cfg['bf16'])
 
 # %% ../nbs/22_finetune.ipynb #00cc61b6
 def _jsonable(cfg): return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
@@ -244,18 +249,32 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
 
 # %% ../nbs/22_finetune.ipynb #d313325b
 DEMO_SIZES = {   # samples (source train, target train, each test split) and overrides of the CPU presets
-    'full':  dict(n_source=2048, n_target=2048, n_test=512, pretrain=dict(), finetune=dict(), epochs=(None, None)),
+    'full':  dict(n_source=None, n_target=None, n_test=512, pretrain=dict(), finetune=dict(), epochs=(None, None)),
     'quick': dict(n_source=32, n_target=32, n_test=16, pretrain=dict(bs=16, decoder_width=16), finetune=dict(bs=8),
                   epochs=(1, 1)),
 }
-DEMO_STAGES = (   # (name, folder, kind, row, label in the table)
-    ('baseline', 'pretrain-baseline', 'pretrain', 'baseline', 'source only: M(y_R)'),
-    ('ours', 'pretrain-ours', 'pretrain', 'ours', 'pre-training: L_s (Eq. 6) + L_c (Eq. 5)'),
-    ('+L_l', 'finetune-L_l', 'finetune', '+L_l', '+ pseudo-labels L_l (Eq. 9)'),
-    ('+L_d', 'finetune-L_d', 'finetune', '+L_d', '+ self-distillation L_d (Eq. 10)'),
-)
-ROW_LABELS = {s[0]: s[4] for s in DEMO_STAGES} | {'L_s': 'control: more L_s, no real image'}
+STAGES = {   # name: (kind, row of Tables 3-4, label in the tables); every fine-tuning stage starts from 'ours'
+    'baseline':    ('pretrain', 'baseline', 'source only: M(y_R)'),
+    '+M(y_D)':     ('pretrain', '+M(y_D)', '+ depth stream M(y_D)'),
+    '+M(y_F)':     ('pretrain', '+M(y_F)', '+ attention-fused stream M(y_F)'),
+    'ours':        ('pretrain', 'ours', 'pre-training: L_s (Eq. 6) + L_c (Eq. 5)'),
+    'l1_align':    ('pretrain', 'l1_align', 'L_s + L1 feature alignment [37]'),
+    'intra':       ('pretrain', 'intra', 'L_s + intra-modal CL [6]'),
+    'intra_inter': ('pretrain', 'intra_inter', 'L_s + intra/inter-modal CL [28]'),
+    'L_s':         ('finetune', 'L_s', 'control: more L_s, no real image'),
+    '+L_l':        ('finetune', '+L_l', '+ pseudo-labels L_l (Eq. 9)'),
+    '+L_d':        ('finetune', '+L_d', '+ self-distillation L_d (Eq. 10)'),
+}
+DEMO_STAGES = ('baseline', 'ours', '+L_l', '+L_d')
+TABLE4_STAGES = ('baseline', '+M(y_D)', '+M(y_F)', 'ours', 'L_s', '+L_l', '+L_d')   # Table 4, plus the control
+TABLE3_STAGES = ('+M(y_F)', 'l1_align', 'intra', 'intra_inter', 'ours')            # Table 3: what to add to L_s
+ROW_LABELS = {k: v[2] for k, v in STAGES.items()}
 DEMO_TESTS = {'real': 'synth-real', 'synthetic': 'synth'}   # table name -> dataset name
+
+def stage_folder(name:str) -> str:
+    "The folder of stage `name` under a demo's `out`: 'pretrain-ours', 'finetune-L_d', 'pretrain-M_y_D', ..."
+    kind, row, _ = STAGES[name]
+    return f"{kind}-{''.join(c if c.isalnum() else '_' for c in row).strip('_')}"
 
 def _stage_results(path, want):
     "The results of a finished stage in `path` (None if not finished); refuses one made with another configuration"
@@ -280,47 +299,87 @@ def demo_table(results:dict, # {stage name: results dict of run_pretrain / run_f
                      f"{r['auc_0_50']:.3f} | {s['epe3d']:.2f} | {res['train_seconds'] / 60:.1f} |")
     return '\n'.join(lines)
 
+def _run_stage(name, path, out, data, sz, seed, **kw):
+    "(results, done before?) of stage `name` in `path`: read if finished, else run (resuming)"
+    from dualhand.pretrain import pretrain_config, run_pretrain
+    kind, row, _ = STAGES[name]
+    src, tgt, tests = data
+    if kind == 'pretrain':
+        over = dict(sz['pretrain'], seed=seed)
+        res = _stage_results(path, _jsonable(pretrain_config('cpu', row, **over)))
+        if res is None: return run_pretrain(src, tests, 'cpu', row, path, sz['epochs'][0], resume=True, **kw, **over)[1], False
+        return res, True
+    over = dict(sz['finetune'], seed=seed)
+    res = _stage_results(path, _jsonable(finetune_config('cpu', **FT_ROWS[row], **over)))
+    if res is None: return run_finetune(out / stage_folder('ours') / 'last.pth', src, tgt, tests, 'cpu', **FT_ROWS[row],
+                                        path=path, epochs=sz['epochs'][1], resume=True, **kw, **over)[1], False
+    return res, True
+
 def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoints
              seed:int=0, # seed of every stage (initialisation, loader order, augmentation)
              quick:bool=False, # a few samples, one epoch per stage: a smoke test
              quiet:bool=True, # hide fastai's per-epoch output of each stage
-             device=None, num_workers:int=0) -> tuple:
+             device=None, num_workers:int=0,
+             stages=DEMO_STAGES, # names of `STAGES` to run, in order ('ours' before any fine-tuning stage)
+            ) -> tuple:
     "Pre-train baseline and ours, fine-tune +L_l and +L_d on SynthHands (CPU presets); returns (results, markdown table)"
     from fastprogress.fastprogress import master_bar
     from dualhand.data import get_dataset
-    from dualhand.pretrain import pretrain_config, run_pretrain
+    from dualhand.pretrain import pretrain_config, PRESETS
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown: raise ValueError(f"run_demo: unknown stages {unknown} (known: {list(STAGES)})")
+    if any(STAGES[s][0] == 'finetune' for s in stages) and 'ours' not in stages:
+        raise ValueError("run_demo: the fine-tuning stages start from 'ours': add it to `stages`")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sz = DEMO_SIZES['quick' if quick else 'full']
     size = pretrain_config('cpu')['size']
-    src = get_dataset('synth', 'train', size=size, n=sz['n_source'])
-    tgt = get_dataset('synth-real', 'train', size=size, n=sz['n_target'])
+    src = get_dataset('synth', 'train', size=size, n=sz['n_source'] or PRESETS['cpu']['n_train'])
+    tgt = get_dataset('synth-real', 'train', size=size, n=sz['n_target'] or FT_PRESETS['cpu']['n_target'])
     tests = {n: get_dataset(n, 'test', size=size, n=sz['n_test']) for n in DEMO_TESTS.values()}
-    ep_pre, ep_ft = sz['epochs']
-    results = {}
-    mb = master_bar(DEMO_STAGES)
-    for name, folder, kind, row, label in mb:
-        mb.main_bar.comment = f'{name}: {label}'
-        path, t0 = out / folder, time.time()
-        if kind == 'pretrain':
-            over = dict(sz['pretrain'], seed=seed)
-            res = done = _stage_results(path, _jsonable(pretrain_config('cpu', row, **over)))
-            if res is None: res = run_pretrain(src, tests, 'cpu', row, path, ep_pre, resume=True, device=device,
-                                               num_workers=num_workers, quiet=quiet, **over)[1]
-        else:
-            over = dict(sz['finetune'], seed=seed)
-            res = done = _stage_results(path, _jsonable(finetune_config('cpu', **FT_ROWS[row], **over)))
-            if res is None: res = run_finetune(out / 'pretrain-ours' / 'last.pth', src, tgt, tests, 'cpu', **FT_ROWS[row],
-                                               path=path, epochs=ep_ft, resume=True, device=device,
-                                               num_workers=num_workers, quiet=quiet, **over)[1]
-        results[name] = res
-        r = res[DEMO_TESTS['real']]
-        mb.write(f"{name:9s} {label:42s} real: PCK@0.05 {r['pck2d']:.3f}, EPE {r['epe3d']:.2f} mm "
+    results, t_all = {}, time.time()
+    mb = master_bar(stages)
+    for name in mb:
+        mb.main_bar.comment = f'{name}: {ROW_LABELS[name]}'
+        t0 = time.time()
+        results[name], done = _run_stage(name, out / stage_folder(name), out, (src, tgt, tests), sz, seed, device=device,
+                                         num_workers=num_workers, quiet=quiet)
+        r = results[name][DEMO_TESTS['real']]
+        mb.write(f"{name:11s} {ROW_LABELS[name]:42s} real: PCK@0.05 {r['pck2d']:.3f}, EPE {r['epe3d']:.2f} mm "
                  f"({'done before' if done else f'{time.time() - t0:.0f} s'})")
     title = (f"SynthHands, CPU configuration{' (--quick: a smoke test, numbers meaningless)' if quick else ''}, seed {seed}: "
              f"test splits 'real' = synth-real test ({len(tests['synth-real'])} samples), 'synthetic' = synth test; "
              f"2D PCK@0.05 of the {size} px crop; 3D EPE root-relative in mm with the true root depth and scale (2.5D "
-             f"protocol); AUC of the 3D PCK curve. Made by `dualhand demo --seed {seed}{' --quick' if quick else ''}`.")
+             f"protocol); AUC of the 3D PCK curve. Made by `dualhand demo --seed {seed}{' --quick' if quick else ''}"
+             f"{'' if tuple(stages) == DEMO_STAGES else ' --stages ' + ' '.join(stages)}` "
+             f"({(time.time() - t_all) / 60:.1f} min this call).")
     table = demo_table(results, title)
     (out / 'results.md').write_text(table + '\n')
     (out / 'results.json').write_text(json.dumps(results, indent=1))
     return results, table
+
+
+# %% ../nbs/22_finetune.ipynb #f015e602
+ABLATION_STAGES = tuple(dict.fromkeys(TABLE4_STAGES + TABLE3_STAGES))   # each stage once, Table 4's order first
+
+def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed1, ...
+                 seeds=(0, 1, 2), stages=ABLATION_STAGES, **kwargs) -> dict:
+    "`run_demo` with `stages` for each seed (finished stages are read back); returns {stage: {seed: results}}"
+    res = {}
+    for s in seeds:
+        r, _ = run_demo(Path(out) / f'seed{s}', s, stages=stages, **kwargs)
+        for k, v in r.items(): res.setdefault(k, {})[s] = v
+    return res
+
+def ablation_summary(res:dict, # {stage: {seed: results}} (`run_ablation`)
+                     test:str='synth-real', # the test split
+                     metrics=('pck2d', 'epe3d', 'auc_20_50')):
+    "DataFrame: a row per stage, mean and standard deviation over the seeds of each metric on `test`"
+    import pandas as pd
+    rows = []
+    for stage, by_seed in res.items():
+        vals = {m: torch.tensor([r[test][m] for r in by_seed.values()], dtype=torch.float64) for m in metrics}
+        row = dict(stage=stage, label=ROW_LABELS.get(stage, stage), seeds=len(by_seed))
+        for m, v in vals.items(): row[m], row[m + '_std'] = v.mean().item(), (v.std().item() if len(v) > 1 else float('nan'))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index('stage')
+

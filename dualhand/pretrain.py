@@ -4,12 +4,17 @@
 
 # %% ../nbs/14_pretrain.ipynb #52cc9a7f
 from __future__ import annotations
-import math, os, time
+import math, os, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
 import torch.nn.functional as F
 from fastai.learner import Learner, Metric, Recorder
+from fastai.callback.fp16 import MixedPrecision
+from fastai.callback.channelslast import ChannelsLast
+from fastai.torch_core import default_device
+from fastcore.foundation import L
+from torch.amp import GradScaler
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.optimizer import Adam
@@ -23,14 +28,15 @@ from .metrics import hand_metrics
 # %% auto #0
 __all__ = ['PRESETS', 'ROWS', 'pretrain_config', 'float_batch', 'inside_crop', 'training_views', 'DualModalPretrain',
            'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
+           'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
            'multistep', 'pretrain_learner', 'fit_pretrain', 'evaluate_model', 'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
     'paper': dict(arch='resnet101', pretrained=True, size=256, decoder_width=256, bs=140, epochs=60, lr=2.5e-4,
                   milestones=(40, 50), n_train=None),
-    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=12, lr=1e-3,
-                  milestones=(8, 11), n_train=2048),
+    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=6, lr=1e-3,
+                  milestones=(4, 5), n_train=4096),
 }
 ROWS = {   # Table 4 rows (incremental), then Table 3's alternatives to our L_c
     'baseline':    dict(streams=('R',), contrastive=None),              # M(y_R, y_gt)
@@ -46,7 +52,8 @@ def pretrain_config(preset='cpu', row='ours', **overrides):
     "The configuration dict of a preset and a table row, with `overrides`"
     if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
     if row not in ROWS: raise ValueError(f"row must be one of {list(ROWS)}, got {row!r}")
-    cfg = dict(PRESETS[preset], **ROWS[row], preset=preset, row=row, lambda_c=0.1, stop_grad=True, p_geom=0.5, seed=0)
+    cfg = dict(PRESETS[preset], **ROWS[row], preset=preset, row=row, lambda_c=0.1, stop_grad=True, p_geom=0.5, seed=0,
+               bf16=None)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
     return {**cfg, **overrides}
@@ -187,6 +194,58 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if not self.skipped: save_checkpoint(self.learn, self.learn.path / self.fname, self.epoch)
 
+# %% ../nbs/14_pretrain.ipynb #f3614aff
+def native_bf16(device) -> bool:
+    "Whether `device` computes in bf16 natively: a CUDA GPU with bf16 tensor cores, a CPU with AVX512-BF16 or AMX"
+    device = torch.device(device)
+    if device.type == 'cuda':
+        try: return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError: return torch.cuda.is_bf16_supported()
+    if device.type != 'cpu': return False
+    checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
+    return any(f() for f in checks if f is not None)
+
+def fast_defaults(device) -> dict:
+    "The fast path's default switches for `device`: bf16 autocast and channels_last where bf16 is native"
+    bf16 = native_bf16(device)
+    return dict(bf16=bf16, channels_last=bf16)
+
+def learner_device(learn) -> torch.device:
+    "The device `learn` trains on (its DataLoaders', else fastai's default)"
+    return torch.device(getattr(learn.dls, 'device', None) or default_device())
+
+class BF16Autocast(MixedPrecision):
+    "fastai's `MixedPrecision` in bf16, autocasting on the Learner's device type (fastai's autocasts CUDA only)"
+    def __init__(self): super().__init__(amp_mode='bf16')
+    def before_fit(self):   # as MixedPrecision.before_fit with bf16 (no loss scaling), on the Learner's device type
+        dev = learner_device(self.learn).type
+        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=torch.bfloat16), GradScaler(dev, enabled=False), L()
+
+def fast_path(learn, bf16:bool=None, channels_last:bool=None, compile:bool=False):
+    "Put `learn` on its device's fast path: bf16 autocast, channels_last (defaults: `fast_defaults`), cuDNN autotuning, torch.compile"
+    dev = learner_device(learn)
+    cuda, d = dev.type == 'cuda', fast_defaults(dev)
+    bf16, channels_last = (d['bf16'] if bf16 is None else bf16), (d['channels_last'] if channels_last is None else channels_last)
+    learn.to_contiguous(to_fp32=True)                  # from a known state: float32, NCHW, no precision callbacks
+    if channels_last: learn.add_cb(ChannelsLast())
+    if bf16: learn.add_cb(MixedPrecision('bf16') if cuda else BF16Autocast())
+    if cuda: torch.backends.cudnn.benchmark = True
+    if compile: learn.model.compile()
+    return learn
+
+def compile_or_eager(model:nn.Module, trial) -> str:
+    "`model.compile()` in place and run `trial()` (e.g. one training step); if that fails, back to eager with a warning. Returns 'on' or the error"
+    model.compile()
+    try:
+        trial()
+        return 'on'
+    except Exception as e:                               # inductor needs a compiler toolchain, not every op compiles
+        model._compiled_call_impl = None                 # where nn.Module.compile keeps the compiled forward
+        msg = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        warnings.warn(f"torch.compile failed ({msg}); running eager")
+        return f'failed ({msg})'
+
+
 # %% ../nbs/14_pretrain.ipynb #0ad0b53b
 def multistep(lr, milestones, epochs):
     "fastai schedule: `lr` divided by 10 at each epoch of `milestones` (the paper's step schedule)"
@@ -204,9 +263,7 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **over
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8), lr=cfg['lr'],
                     wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
-    if dls.device is not None and torch.device(dls.device).type == 'cuda':
-        learn.model.to(memory_format=torch.channels_last); learn.to_bf16()
-    return learn
+    return fast_path(learn, bf16=cfg['bf16'], channels_last=cfg['bf16'])
 
 def fit_pretrain(learn, epochs=None, resume=False):
     "Train `learn` with the paper's step schedule for `epochs` (default: the config's), resuming from `last.pth`"

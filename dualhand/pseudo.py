@@ -141,8 +141,9 @@ def pseudo_targets(p_R:dict, p_F:dict, # the two passes' pose predictions (decod
                    w_uv:float=1., w_z:float=1., # weights of l inside C
                    **kwargs) -> dict: # passed to `pseudo_label` (scale, root, follow)
     "Pseudo-labels of a batch: 'uv', 'zr' (Eq. 8), 'C' (B,) and 'confident' (B,) bool = C <= eps"
-    r, poses = pseudo_label(p_R, p_F, K, **kwargs)
-    C = confidence(poses, r, stride, w_uv, w_z)
+    with torch.autocast(p_R['uv'].device.type, enabled=False):   # rho's small linear algebra in float32, also under bf16
+        r, poses = pseudo_label(p_R, p_F, K, **kwargs)
+        C = confidence(poses, r, stride, w_uv, w_z)
     return dict(r, C=C, confident=C <= eps)
 
 # %% ../nbs/21_pseudo.ipynb #34d5fa00

@@ -595,7 +595,8 @@ class SynthHands(torch.utils.data.Dataset):
         indices = [self._index(i) for i in indices]
         if not indices: raise ValueError("SynthHands.render_batch: no indices")
         D, noise = sample_draws(self.seed, self.domain, indices, self.size)
-        return render(D, noise, self.domain, self.size, extras)
+        with torch.autocast("cpu", enabled=False):   # exact float32 geometry even inside a training step's bf16 autocast
+            return render(D, noise, self.domain, self.size, extras)
 
     def __getitem__(self, i):
         return {k: v[0] for k, v in self.render_batch([i]).items()}

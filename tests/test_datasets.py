@@ -309,6 +309,20 @@ def test_stb(tmp_path, camera):
     ok = (u > 1) & (u < 638)
     np.testing.assert_allclose(s['rgb'][0, S // 2].float().numpy()[ok], u[ok] * 255 / 639, atol=1.5)
 
+def test_stb_images_folder(tmp_path):
+    "The layout of the unpacked download: the sequence folders in images/, beside labels/"
+    root = write_stb(tmp_path)
+    ref = STB(root, 'train')[1]
+    (root / 'images').mkdir()
+    for seq in ('B2Counting', 'B1Counting'): (root / seq).rename(root / 'images' / seq)
+    ds = STB(root, 'train')
+    assert ds.seq_dir('B2Counting') == root / 'images' / 'B2Counting' and ds.seq_dir('B2Random') is None
+    s = ds[1]
+    assert set(s) == set(ref) and all(torch.equal(s[k], ref[k]) for k in ref)
+    np.testing.assert_allclose(s['xyz'].numpy(), stb_left(1) * [-1, 1, 1], atol=1e-3)
+    assert len(STB(root, 'test')) == 4 and STB(root, 'test')[0]['rgb'].shape == (3, S, S)
+    with pytest.raises(FileNotFoundError, match=r'B2Random.SK_color_0.png, nor .*images.B2Random.SK_color_0.png'): ds[2]
+
 def test_stb_bad_input(tmp_path):
     root = write_stb(tmp_path, n=1)
     with pytest.raises(ValueError, match="'SK' or 'BB'"): STB(root, camera='XX')
