@@ -46,7 +46,7 @@ def finetune_config(preset='cpu', use_ll=True, use_ld=True, **overrides):
     "The fine-tuning configuration of a preset and the Eq. 11 switches, with `overrides`"
     if preset not in FT_PRESETS: raise ValueError(f"preset must be one of {list(FT_PRESETS)}, got {preset!r}")
     cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld), row=row_name(use_ll, use_ld),
-               lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, milestones=(), seed=0, bf16=None)
+               lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, p_texture=0.5, milestones=(), seed=0, bf16=None)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown fine-tuning configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
     return {**cfg, **overrides}
@@ -149,8 +149,9 @@ class SelfDistillFinetune(Callback):
     "Algorithm 1 lines 9-10: a mixed batch -> (x_s, d_s, x_r) for `FinetuneStep`, targets (synthetic, {'K'})"
     order = -10   # before everything that reads xb (mixed precision, metrics)
     def __init__(self, needs_real:bool=True, # False: row 'L_s', the real images are not used
-                 p_geom:float=0.5, seed=None):
-        self.needs_real, self.p_geom = needs_real, p_geom
+                 p_geom:float=0.5, seed=None,
+                 p_texture:float=0.5): # share of synthetic images given pre-training's T (see below)
+        self.needs_real, self.p_geom, self.p_texture = needs_real, p_geom, p_texture
         self.gen = None if seed is None else torch.Generator().manual_seed(seed)   # saved in checkpoints
 
     def before_train(self):
@@ -167,7 +168,8 @@ class SelfDistillFinetune(Callback):
             raise ValueError("SelfDistillFinetune: training batches must be (synthetic dict, real dict) pairs "
                              "(dualhand.data.finetune_dls)")
         src, tgt = parts
-        (x_s, d_s), t_s = training_views(src, needs_depth=True, views=False, p_geom=self.p_geom, generator=self.gen)
+        (x_s, d_s), t_s = training_views(src, needs_depth=True, views=False, p_geom=self.p_geom, generator=self.gen,
+                                       p_texture=self.p_texture)
         if not self.needs_real: self.learn.xb, self.learn.yb = (x_s, d_s), (t_s,); return
         self.learn.xb = (x_s, d_s, float_batch(tgt)['rgb'])
         self.learn.yb = (t_s, {'K': tgt['K'].float()})
@@ -206,7 +208,7 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
     loss = FinetuneLoss(cfg['lambda_sd'], cfg['lambda_l'], cfg['use_ll'], cfg['use_ld'], cfg['eps'], cfg['lambda_m'],
                         cfg['lambda_d'], stride=net.stride)
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in loss.names()]
-    cbs = [SelfDistillFinetune(loss.needs_real, cfg['p_geom'], cfg['seed']), LogLossTerms(), Checkpoint()] + list(cbs or [])
+    cbs = [SelfDistillFinetune(loss.needs_real, cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint()] + list(cbs or [])
     learn = Learner(dls, FinetuneStep(net), loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8),
                     lr=cfg['lr'], wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -358,7 +360,7 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
     return results, table
 
 
-# %% ../nbs/22_finetune.ipynb #f015e602
+# %% ../nbs/22_finetune.ipynb #28604a10
 ABLATION_STAGES = tuple(dict.fromkeys(TABLE4_STAGES + TABLE3_STAGES))   # each stage once, Table 4's order first
 
 def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed1, ...

@@ -75,8 +75,8 @@ def inside_crop(uv, size):
     "Joints (B,21) whose pixel lies inside a `size` x `size` crop"
     return ((uv >= -0.5) & (uv < size - 0.5)).all(-1)
 
-def training_views(b, needs_depth=True, views=True, p_geom=0.5, generator=None):
-    "(model inputs, targets) of a training step: anchors (G with prob. `p_geom`), depth, and T-augmented positives"
+def training_views(b, needs_depth=True, views=True, p_geom=0.5, generator=None, p_texture=0.):
+    "(model inputs, targets) of a training step: anchors (G with prob. `p_geom`, then T with prob. `p_texture`), depth, and T-augmented positives"
     b = float_batch(b)
     B, S = b['rgb'].shape[0], b['rgb'].shape[-1]
     if p_geom > 0:
@@ -86,6 +86,10 @@ def training_views(b, needs_depth=True, views=True, p_geom=0.5, generator=None):
     t['vis'] = inside_crop(t['uv'], S)
     if not needs_depth: return (b['rgb'],), t
     d = normalize_depth(b['depth'], b['mask'], t['root_z'], t['scale'])
+    if p_texture > 0:                       # fine-tuning: T on some anchors, so batches look like pre-training's
+        keep = (torch.rand(B, generator=generator) < p_texture).to(d.device)
+        b['rgb'] = torch.where(keep[:, None, None, None], texture_rgb(b['rgb'], generator=generator), b['rgb'])
+        d = torch.where(keep[:, None, None, None], texture_depth(d, generator=generator), d)
     if not views: return (b['rgb'], d), t
     return (b['rgb'], d, texture_rgb(b['rgb'], generator=generator), texture_depth(d, generator=generator)), t
 
@@ -194,7 +198,7 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if not self.skipped: save_checkpoint(self.learn, self.learn.path / self.fname, self.epoch)
 
-# %% ../nbs/14_pretrain.ipynb #f3614aff
+# %% ../nbs/14_pretrain.ipynb #8fbec801
 def native_bf16(device) -> bool:
     "Whether `device` computes in bf16 natively: a CUDA GPU with bf16 tensor cores, a CPU with AVX512-BF16 or AMX"
     device = torch.device(device)
