@@ -288,6 +288,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'dualhand.finetune.SelfDistillFinetune.before_train': ( 'nbs/finetune.html#selfdistillfinetune.before_train',
                                                                                            'dualhand/finetune.py'),
                                    'dualhand.finetune._jsonable': ('nbs/finetune.html#_jsonable', 'dualhand/finetune.py'),
+                                   'dualhand.finetune._mean_std': ('nbs/finetune.html#_mean_std', 'dualhand/finetune.py'),
                                    'dualhand.finetune._run_stage': ('nbs/finetune.html#_run_stage', 'dualhand/finetune.py'),
                                    'dualhand.finetune._stage_results': ('nbs/finetune.html#_stage_results', 'dualhand/finetune.py'),
                                    'dualhand.finetune.ablation_summary': ('nbs/finetune.html#ablation_summary', 'dualhand/finetune.py'),

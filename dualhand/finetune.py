@@ -372,16 +372,30 @@ def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed
         for k, v in r.items(): res.setdefault(k, {})[s] = v
     return res
 
+def _mean_std(xs) -> tuple:
+    "(mean, sample standard deviation) of the numbers `xs`; the deviation is NaN for a single number"
+    v = torch.tensor(list(xs), dtype=torch.float64)
+    return v.mean().item(), (v.std().item() if len(v) > 1 else float('nan'))
+
 def ablation_summary(res:dict, # {stage: {seed: results}} (`run_ablation`)
                      test:str='synth-real', # the test split
-                     metrics=('pck2d', 'epe3d', 'auc_20_50')):
-    "DataFrame: a row per stage, mean and standard deviation over the seeds of each metric on `test`"
+                     metrics=('pck2d', 'epe3d', 'auc_20_50'),
+                     stages=None, # the rows, in this order (default: every stage of `res`)
+                     reference:str=None, # a stage: also each metric's change from it, seed by seed ('d_epe3d', ...)
+                    ):
+    "DataFrame: a row per stage, mean and standard deviation over the seeds of each metric on `test` (and of its change)"
     import pandas as pd
+    missing = [s for s in (stages or ()) + ((reference,) if reference else ()) if s not in res]
+    if missing: raise KeyError(f"ablation_summary: no results for stages {missing} (have {list(res)})")
+    value = lambda stage, m: {seed: r[test][m] for seed, r in res[stage].items()}
     rows = []
-    for stage, by_seed in res.items():
-        vals = {m: torch.tensor([r[test][m] for r in by_seed.values()], dtype=torch.float64) for m in metrics}
-        row = dict(stage=stage, label=ROW_LABELS.get(stage, stage), seeds=len(by_seed))
-        for m, v in vals.items(): row[m], row[m + '_std'] = v.mean().item(), (v.std().item() if len(v) > 1 else float('nan'))
+    for stage in (stages or res):
+        row = dict(stage=stage, label=ROW_LABELS.get(stage, stage), seeds=len(res[stage]))
+        for m in metrics:
+            v = value(stage, m)
+            row[m], row[m + '_std'] = _mean_std(v.values())
+            if reference:   # paired by seed: what a seed shares (its data order, its augmentation) cancels
+                ref = value(reference, m)
+                row['d_' + m], row[f'd_{m}_std'] = _mean_std(v[s] - ref[s] for s in v if s in ref)
         rows.append(row)
     return pd.DataFrame(rows).set_index('stage')
-
