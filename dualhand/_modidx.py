@@ -298,6 +298,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'dualhand.finetune.finetune_learner': ('nbs/finetune.html#finetune_learner', 'dualhand/finetune.py'),
                                    'dualhand.finetune.model_from_checkpoint': ( 'nbs/finetune.html#model_from_checkpoint',
                                                                                 'dualhand/finetune.py'),
+                                   'dualhand.finetune.read_ablation': ('nbs/finetune.html#read_ablation', 'dualhand/finetune.py'),
                                    'dualhand.finetune.real_depth': ('nbs/finetune.html#real_depth', 'dualhand/finetune.py'),
                                    'dualhand.finetune.row_name': ('nbs/finetune.html#row_name', 'dualhand/finetune.py'),
                                    'dualhand.finetune.run_ablation': ('nbs/finetune.html#run_ablation', 'dualhand/finetune.py'),

@@ -25,7 +25,7 @@ __all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SIZES', 'STAGES', 'DEMO_
            'ROW_LABELS', 'DEMO_TESTS', 'ABLATION_STAGES', 'row_name', 'finetune_config', 'real_depth',
            'finetune_forward', 'FinetuneStep', 'FinetuneLoss', 'SelfDistillFinetune', 'model_from_checkpoint',
            'finetune_learner', 'run_finetune', 'stage_folder', 'demo_table', 'run_demo', 'run_ablation',
-           'ablation_summary']
+           'read_ablation', 'ablation_summary']
 
 # %% ../nbs/22_finetune.ipynb #f5e47df0
 FT_PRESETS = {
@@ -370,6 +370,23 @@ def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed
     for s in seeds:
         r, _ = run_demo(Path(out) / f'seed{s}', s, stages=stages, **kwargs)
         for k, v in r.items(): res.setdefault(k, {})[s] = v
+    return res
+
+def read_ablation(out='runs/ablation', # the folder of `run_ablation`, or of `dualhand demo --out out/seedN` runs
+                  stages=ABLATION_STAGES) -> dict:
+    "{stage: {seed: results}} of the finished stages in `out/seed*` (trains nothing: for runs made elsewhere)"
+    out = Path(out)
+    if not out.is_dir(): raise FileNotFoundError(f"read_ablation: no folder {out} (make one with `run_ablation`, or "
+                                                 f"`dualhand demo --out {out}/seed0 --seed 0 --stages all`)")
+    seeds = sorted(int(d.name[4:]) for d in out.glob('seed*') if d.name[4:].isdigit())
+    res = {}
+    for stage in stages:
+        for s in seeds:
+            f = out / f'seed{s}' / stage_folder(stage) / 'results.json'
+            if not f.exists(): continue
+            r = json.loads(f.read_text())
+            if r['config']['seed'] != s: raise ValueError(f"{f}: made with seed {r['config']['seed']}, not {s}")
+            res.setdefault(stage, {})[s] = r
     return res
 
 def _mean_std(xs) -> tuple:
