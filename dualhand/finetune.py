@@ -33,19 +33,24 @@ FT_PRESETS = {
     'cpu':   dict(lr=2.5e-5, epochs=2, bs=20, n_target=2048, eps=EPS),
 }
 FT_ROWS = {   # Table 4's last rows: '+L_l' = pseudo-labels, '+L_d' = pseudo-labels and self-distillation
-    'L_s':  dict(use_ll=False, use_ld=False),   # control: synthetic supervision only
-    '+L_l': dict(use_ll=True, use_ld=False),
-    '+L_d': dict(use_ll=True, use_ld=True),
+    'L_s':     dict(use_ll=False, use_ld=False),                 # control: synthetic supervision only
+    'real_BN': dict(use_ll=False, use_ld=False, real_bn=True),   # control: the real images in the forward, no loss on them
+    '+L_l':    dict(use_ll=True, use_ld=False),
+    '+L_d':    dict(use_ll=True, use_ld=True),
 }
 
-def row_name(use_ll, use_ld):
-    "The Table 4 name of a pair of switches"
-    return {(False, False): 'L_s', (True, False): '+L_l', (True, True): '+L_d', (False, True): 'L_d only'}[bool(use_ll), bool(use_ld)]
+def row_name(use_ll, use_ld, real_bn=False):
+    "The Table 4 name of the switches (the real images are in the forward whenever a loss uses them)"
+    if not (use_ll or use_ld): return 'real_BN' if real_bn else 'L_s'
+    return {(True, False): '+L_l', (True, True): '+L_d', (False, True): 'L_d only'}[bool(use_ll), bool(use_ld)]
 
-def finetune_config(preset='cpu', use_ll=True, use_ld=True, **overrides):
+def finetune_config(preset='cpu', use_ll=True, use_ld=True,
+                    real_bn=False, # the real images go through the network (its batch statistics) even if no loss uses them
+                    **overrides):
     "The fine-tuning configuration of a preset and the Eq. 11 switches, with `overrides`"
     if preset not in FT_PRESETS: raise ValueError(f"preset must be one of {list(FT_PRESETS)}, got {preset!r}")
-    cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld), row=row_name(use_ll, use_ld),
+    cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld),
+               real_bn=bool(real_bn or use_ll or use_ld), row=row_name(use_ll, use_ld, real_bn),
                lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, p_texture=0.5, milestones=(), seed=0, bf16=None)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown fine-tuning configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
@@ -148,7 +153,7 @@ class FinetuneLoss:
 class SelfDistillFinetune(Callback):
     "Algorithm 1 lines 9-10: a mixed batch -> (x_s, d_s, x_r) for `FinetuneStep`, targets (synthetic, {'K'})"
     order = -10   # before everything that reads xb (mixed precision, metrics)
-    def __init__(self, needs_real:bool=True, # False: row 'L_s', the real images are not used
+    def __init__(self, needs_real:bool=True, # False (row 'L_s'): the real images are not used
                  p_geom:float=0.5, seed=None,
                  p_texture:float=0.5): # share of synthetic images given pre-training's T (see below)
         self.needs_real, self.p_geom, self.p_texture = needs_real, p_geom, p_texture
@@ -208,7 +213,7 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
     loss = FinetuneLoss(cfg['lambda_sd'], cfg['lambda_l'], cfg['use_ll'], cfg['use_ld'], cfg['eps'], cfg['lambda_m'],
                         cfg['lambda_d'], stride=net.stride)
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in loss.names()]
-    cbs = [SelfDistillFinetune(loss.needs_real, cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint()] + list(cbs or [])
+    cbs = [SelfDistillFinetune(cfg['real_bn'], cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint()] + list(cbs or [])
     learn = Learner(dls, FinetuneStep(net), loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8),
                     lr=cfg['lr'], wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -264,11 +269,12 @@ STAGES = {   # name: (kind, row of Tables 3-4, label in the tables); every fine-
     'intra':       ('pretrain', 'intra', 'L_s + intra-modal CL [6]'),
     'intra_inter': ('pretrain', 'intra_inter', 'L_s + intra/inter-modal CL [28]'),
     'L_s':         ('finetune', 'L_s', 'control: more L_s, no real image'),
+    'real_BN':     ('finetune', 'real_BN', 'control: L_s, real images in BN only'),
     '+L_l':        ('finetune', '+L_l', '+ pseudo-labels L_l (Eq. 9)'),
     '+L_d':        ('finetune', '+L_d', '+ self-distillation L_d (Eq. 10)'),
 }
 DEMO_STAGES = ('baseline', 'ours', '+L_l', '+L_d')
-TABLE4_STAGES = ('baseline', '+M(y_D)', '+M(y_F)', 'ours', 'L_s', '+L_l', '+L_d')   # Table 4, plus the control
+TABLE4_STAGES = ('baseline', '+M(y_D)', '+M(y_F)', 'ours', 'L_s', 'real_BN', '+L_l', '+L_d')   # Table 4 and controls
 TABLE3_STAGES = ('+M(y_F)', 'l1_align', 'intra', 'intra_inter', 'ours')            # Table 3: what to add to L_s
 ROW_LABELS = {k: v[2] for k, v in STAGES.items()}
 DEMO_TESTS = {'real': 'synth-real', 'synthetic': 'synth'}   # table name -> dataset name
