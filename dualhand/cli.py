@@ -168,7 +168,8 @@ def _args_finetune(s):
     s.add_argument('--checkpoint', required=True, help="pre-training checkpoint (last.pth of `dualhand pretrain`)")
     s.add_argument('--preset', default='cpu', choices=tuple(FT_PRESETS))
     s.add_argument('--row', default='+L_d', choices=tuple(FT_ROWS),
-                   help="+L_d: L_s + 0.2 L_d + L_l; +L_l: L_s + L_l; L_s: source supervision only (control)")
+                   help="+L_d: L_s + 0.2 L_d + L_l; +L_l: L_s + L_l; controls: L_s (source supervision only), "
+                        "real_BN (L_s, the real images in the forward without a loss)")
     _data_args(s, 'source', 'synth'); _data_args(s, 'target', 'synth-real')
     s.add_argument('--test', nargs='+', default=['synth-real', 'synth'], help=TEST_HELP)
     s.add_argument('--n-source', type=int, default=None); s.add_argument('--n-target', type=int, default=None)
