@@ -408,7 +408,7 @@ def ablation_summary(res:dict, # {stage: {seed: results}} (`run_ablation`)
                     ):
     "DataFrame: a row per stage, mean and standard deviation over the seeds of each metric on `test` (and of its change)"
     import pandas as pd
-    missing = [s for s in (stages or ()) + ((reference,) if reference else ()) if s not in res]
+    missing = [s for s in tuple(stages or ()) + ((reference,) if reference else ()) if s not in res]
     if missing: raise KeyError(f"ablation_summary: no results for stages {missing} (have {list(res)})")
     value = lambda stage, m: {seed: r[test][m] for seed, r in res[stage].items()}
     rows = []
