@@ -15,7 +15,7 @@ from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['SYNTH_SEEDS', 'SYNTH_N', 'READERS', 'HandDL', 'Unlabelled', 'Paired', 'source_dls', 'finetune_dls', 'eval_dl',
-           'get_dataset', 'write_cache', 'CropCache', 'loader_speed']
+           'get_dataset', 'InMemory', 'write_cache', 'CropCache', 'loader_speed']
 
 # %% ../nbs/05_data.ipynb #4d5bd123
 class HandDL(DataLoader):
@@ -91,18 +91,22 @@ def eval_dl(ds, bs=64, num_workers=0, device=None):
     return _dl(ds, bs, False, num_workers, 0, device)
 
 # %% ../nbs/05_data.ipynb #e4344548
-SYNTH_SEEDS = {('synth', 'train'): 0, ('synth', 'test'): 1, ('synth-real', 'train'): 2, ('synth-real', 'test'): 3}
-SYNTH_N = {'train': 2048, 'test': 512}
+SYNTH_SEEDS = {('synth', 'train'): 0, ('synth', 'test'): 1, ('synth-real', 'train'): 2, ('synth-real', 'test'): 3,
+               ('synth', 'valid'): 5, ('synth-real', 'valid'): 4}
+SYNTH_N = {'train': 2048, 'test': 512, 'valid': 512}
 READERS = ('rhd', 'freihand', 'stb', 'h3d', 'mvhand')
 
 def get_dataset(name, split='train', root=None,
                 size:int=None, # crop side S: None = 256, or the cache's own for 'cache' (which must equal `size` if given)
-                n:int=None):   # the first `n` samples (None: all)
+                n:int=None,    # the first `n` samples (None: all)
+                **synth):      # SynthHands only: `views`, `severity`
     "Dataset `name` ('synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 'mvhand' or 'cache') for `split`"
     from dualhand import datasets
     from dualhand.synth import SynthHands
     name = name.lower()
-    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    splits = ('train', 'valid', 'test') if name in ('synth', 'synth-real') else ('train', 'test')
+    if split not in splits: raise ValueError(f"split of {name!r} must be one of {splits}, got {split!r}")
+    if synth and name not in ('synth', 'synth-real'): raise ValueError(f"{sorted(synth)}: SynthHands options, not for {name!r}")
     if name == 'cache':
         if root is None: raise ValueError("dataset 'cache' needs root= the folder written by `dualhand prepare`")
         ds = CropCache(root)
@@ -112,12 +116,25 @@ def get_dataset(name, split='train', root=None,
                              f"(`dualhand prepare ... --size {size} --out NEW_FOLDER`) or ask for size {ds.size}")
     elif name in ('synth', 'synth-real'):
         return SynthHands(n or SYNTH_N[split], 'synthetic' if name == 'synth' else 'real', SYNTH_SEEDS[name, split],
-                          size or 256)
+                          size or 256, **synth)
     elif name in READERS:
         if root is None: raise ValueError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
         ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256)
     else: raise ValueError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
     return ds if n is None or n >= len(ds) else torch.utils.data.Subset(ds, range(n))
+
+# %% ../nbs/05_data.ipynb #a1b2c3d5
+class InMemory(torch.utils.data.Dataset):
+    "Every sample of `ds` rendered or read once and held in memory as stacked tensors"
+    def __init__(self, ds, # any dataset of sample dicts (SynthHands renders in batches of `bs`)
+                 bs:int=256):
+        if len(ds) == 0: raise ValueError(f"InMemory: {ds!r} is empty")
+        batch = getattr(ds, 'render_batch', None) or (lambda idx: torch.utils.data.default_collate([ds[j] for j in idx]))
+        parts = [batch(list(range(i, min(i + bs, len(ds))))) for i in progress_bar(range(0, len(ds), bs), leave=False)]
+        self.data, self.source = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}, repr(ds)
+    def __len__(self): return len(self.data['rgb'])
+    def __getitem__(self, i): return {k: v[i] for k, v in self.data.items()}
+    def __repr__(self): return f"InMemory({self.source})"
 
 # %% ../nbs/05_data.ipynb #cb43e90d
 _ARRAYS = {'rgb': np.uint8, 'depth': np.float16, 'mask': np.uint8}

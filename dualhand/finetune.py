@@ -18,11 +18,12 @@ from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
-                               fit_pretrain, evaluate_model, fast_path)
+                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path)
+from .data import InMemory
 
 # %% auto #0
-__all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SIZES', 'STAGES', 'DEMO_STAGES', 'TABLE4_STAGES', 'TABLE3_STAGES',
-           'ROW_LABELS', 'DEMO_TESTS', 'ABLATION_STAGES', 'row_name', 'finetune_config', 'real_depth',
+__all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SYNTH', 'DEMO_SIZES', 'STAGES', 'DEMO_STAGES', 'TABLE4_STAGES',
+           'TABLE3_STAGES', 'ROW_LABELS', 'DEMO_TESTS', 'ABLATION_STAGES', 'row_name', 'finetune_config', 'real_depth',
            'finetune_forward', 'FinetuneStep', 'FinetuneLoss', 'SelfDistillFinetune', 'model_from_checkpoint',
            'finetune_learner', 'run_finetune', 'stage_folder', 'demo_table', 'run_demo', 'run_ablation',
            'read_ablation', 'ablation_summary']
@@ -255,10 +256,12 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     return learn, res
 
 # %% ../nbs/22_finetune.ipynb #d313325b
+DEMO_SYNTH = dict(views='frontal', severity=0.5)   # the CPU benchmark: frontal views, the calibrated 'real' domain
 DEMO_SIZES = {   # samples (source train, target train, each test split) and overrides of the CPU presets
-    'full':  dict(n_source=None, n_target=None, n_test=512, pretrain=dict(), finetune=dict(), epochs=(None, None)),
-    'quick': dict(n_source=32, n_target=32, n_test=16, pretrain=dict(bs=16, decoder_width=16), finetune=dict(bs=8),
-                  epochs=(1, 1)),
+    'full':  dict(n_source=None, n_target=None, n_test=512, pretrain=dict(), warm=dict(epochs=3, lr=1e-3),
+                  finetune=dict(), epochs=(None, None)),
+    'quick': dict(n_source=32, n_target=32, n_test=16, pretrain=dict(bs=16, decoder_width=16), warm=dict(),
+                  finetune=dict(bs=8), epochs=(1, 1)),
 }
 STAGES = {   # name: (kind, row of Tables 3-4, label in the tables); every fine-tuning stage starts from 'ours'
     'baseline':    ('pretrain', 'baseline', 'source only: M(y_R)'),
@@ -303,8 +306,9 @@ def demo_table(results:dict, # {stage name: results dict of run_pretrain / run_f
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     for name, res in results.items():
         r, s = res[DEMO_TESTS['real']], res[DEMO_TESTS['synthetic']]
+        minutes = f"{res['train_seconds'] / 60:.1f}" if 'train_seconds' in res else '-'
         lines.append(f"| {ROW_LABELS.get(name, name)} | {r['pck2d']:.3f} | {r['epe3d']:.2f} | {r['auc_20_50']:.3f} | "
-                     f"{r['auc_0_50']:.3f} | {s['epe3d']:.2f} | {res['train_seconds'] / 60:.1f} |")
+                     f"{r['auc_0_50']:.3f} | {s['epe3d']:.2f} | {minutes} |")
     return '\n'.join(lines)
 
 def _run_stage(name, path, out, data, sz, seed, **kw):
@@ -314,6 +318,7 @@ def _run_stage(name, path, out, data, sz, seed, **kw):
     src, tgt, tests = data
     if kind == 'pretrain':
         over = dict(sz['pretrain'], seed=seed)
+        if row != 'baseline': over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
         res = _stage_results(path, _jsonable(pretrain_config('cpu', row, **over)))
         if res is None: return run_pretrain(src, tests, 'cpu', row, path, sz['epochs'][0], resume=True, **kw, **over)[1], False
         return res, True
@@ -338,14 +343,20 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
     if unknown: raise ValueError(f"run_demo: unknown stages {unknown} (known: {list(STAGES)})")
     if any(STAGES[s][0] == 'finetune' for s in stages) and 'ours' not in stages:
         raise ValueError("run_demo: the fine-tuning stages start from 'ours': add it to `stages`")
+    if any(STAGES[s][0] == 'pretrain' for s in stages) and stages[0] != 'baseline':
+        raise ValueError("run_demo: the pre-training rows start from the source-only network: put 'baseline' first in `stages`")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sz = DEMO_SIZES['quick' if quick else 'full']
     size = pretrain_config('cpu')['size']
-    src = get_dataset('synth', 'train', size=size, n=sz['n_source'] or PRESETS['cpu']['n_train'])
-    tgt = get_dataset('synth-real', 'train', size=size, n=sz['n_target'] or FT_PRESETS['cpu']['n_target'])
-    tests = {n: get_dataset(n, 'test', size=size, n=sz['n_test']) for n in DEMO_TESTS.values()}
-    results, t_all = {}, time.time()
+    t_all = time.time()
+    data = lambda name, split, n: InMemory(get_dataset(name, split, size=size, n=n, **DEMO_SYNTH))
+    src = data('synth', 'train', sz['n_source'] or PRESETS['cpu']['n_train'])
+    tgt = data('synth-real', 'train', sz['n_target'] or FT_PRESETS['cpu']['n_target'])
+    tests = {n: data(n, 'test', sz['n_test']) for n in DEMO_TESTS.values()}
+    results = {'mean pose': {k: mean_pose_reference(src, ds) for k, ds in tests.items()}}
     mb = master_bar(stages)
+    mb.write(f"{'mean pose':11s} {'trivial reference: the mean training pose':42s} real: PCK@0.05 "
+             f"{results['mean pose']['synth-real']['pck2d']:.3f}, EPE {results['mean pose']['synth-real']['epe3d']:.2f} mm")
     for name in mb:
         mb.main_bar.comment = f'{name}: {ROW_LABELS[name]}'
         t0 = time.time()

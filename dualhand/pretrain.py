@@ -23,21 +23,23 @@ from .hand import normalize_depth
 from .augment import random_geometry, texture_rgb, texture_depth
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
-from .metrics import hand_metrics
+from .metrics import hand_metrics, evaluate
 
 # %% auto #0
-__all__ = ['PRESETS', 'ROWS', 'pretrain_config', 'float_batch', 'inside_crop', 'training_views', 'DualModalPretrain',
+__all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'pretrain_config', 'float_batch', 'inside_crop', 'training_views', 'DualModalPretrain',
            'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
            'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
-           'multistep', 'pretrain_learner', 'fit_pretrain', 'evaluate_model', 'run_pretrain']
+           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'evaluate_model', 'mean_pose_reference',
+           'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
     'paper': dict(arch='resnet101', pretrained=True, size=256, decoder_width=256, bs=140, epochs=60, lr=2.5e-4,
-                  milestones=(40, 50), n_train=None),
-    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=6, lr=1e-3,
-                  milestones=(4, 5), n_train=4096),
+                  milestones=(40, 50), schedule='step', n_train=None),
+    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=10, lr=2e-3,
+                  milestones=(), schedule='one_cycle', n_train=8192),
 }
+SCHEDULES = ('step', 'one_cycle')   # the paper's lr / 10 at `milestones`; fastai's one-cycle (warm-up, cosine decay)
 ROWS = {   # Table 4 rows (incremental), then Table 3's alternatives to our L_c
     'baseline':    dict(streams=('R',), contrastive=None),              # M(y_R, y_gt)
     '+M(y_D)':     dict(streams=('R', 'D'), contrastive=None),
@@ -53,7 +55,8 @@ def pretrain_config(preset='cpu', row='ours', **overrides):
     if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
     if row not in ROWS: raise ValueError(f"row must be one of {list(ROWS)}, got {row!r}")
     cfg = dict(PRESETS[preset], **ROWS[row], preset=preset, row=row, lambda_c=0.1, stop_grad=True, p_geom=0.5, seed=0,
-               bf16=None)
+               bf16=None, init=None)
+    if cfg.get('schedule') not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.get('schedule')!r}")
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
     return {**cfg, **overrides}
@@ -256,11 +259,23 @@ def multistep(lr, milestones, epochs):
     def _f(pos): return lr * 0.1 ** sum(pos * epochs >= m - 1e-9 for m in milestones)
     return _f
 
+def warm_start(model:nn.Module, path) -> nn.Module:
+    "Load the weights of checkpoint `path` (a `save_checkpoint` file or a plain state dict) into `model`, nothing else"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"init={str(path)!r}: no such checkpoint to start from")
+    state = torch.load(path, map_location='cpu', weights_only=False)
+    state = state.get('model', state) if isinstance(state, dict) else state
+    try: model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise ValueError(f"init={str(path)!r} does not fit this network (another arch or decoder width?): {str(e).splitlines()[0]}")
+    return model
+
 def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **overrides) -> Learner:
     "A fastai Learner that pre-trains `DualHandNet` on `dls` (labelled source batches) as row `row` of Tables 3-4"
     cfg = pretrain_config(preset, row, **overrides)
     torch.manual_seed(cfg['seed'])
     model = DualHandNet(cfg['arch'], cfg['pretrained'], decoder_width=cfg['decoder_width'], stop_grad=cfg['stop_grad'])
+    if cfg['init']: warm_start(model, cfg['init'])
     loss = DualHandLoss(lambda_c=cfg['lambda_c'], streams=cfg['streams'], contrastive=cfg['contrastive'])
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in term_names(cfg['streams'], cfg['contrastive'])]
     cbs = [DualModalPretrain(cfg['streams'], cfg['contrastive'], cfg['p_geom'], cfg['seed']), LogLossTerms(), Checkpoint()]
@@ -270,14 +285,15 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **over
     return fast_path(learn, bf16=cfg['bf16'], channels_last=cfg['bf16'])
 
 def fit_pretrain(learn, epochs=None, resume=False):
-    "Train `learn` with the paper's step schedule for `epochs` (default: the config's), resuming from `last.pth`"
+    "Train `learn` for `epochs` (default: the config's) with the config's schedule, resuming from `last.pth`"
     cfg = learn.config
     epochs = epochs or cfg['epochs']
-    milestones = [round(m * epochs / cfg['epochs']) for m in cfg['milestones']]   # same fractions for shorter runs
     start = 0
     ckpt = learn.path / 'last.pth'
     if resume and ckpt.exists(): start = load_checkpoint(learn, ckpt) + 1
     if start >= epochs: return learn
+    if cfg.get('schedule', 'step') == 'one_cycle': learn.fit_one_cycle(epochs, cfg['lr'], start_epoch=start); return learn
+    milestones = [round(m * epochs / cfg['epochs']) for m in cfg['milestones']]   # same fractions for shorter runs
     learn.fit(epochs, cbs=ParamScheduler({'lr': multistep(cfg['lr'], milestones, epochs)}), start_epoch=start)
     return learn
 
@@ -296,6 +312,21 @@ def evaluate_model(model, ds, bs=64, device=None, num_workers=0) -> dict:
         preds.append(model(b['rgb'])); targets.append(make_targets(b, b['rgb'].shape[-1] // 4))
     model.train(was_training)
     return evaluate(preds, targets, img_size=b['rgb'].shape[-1])
+
+def _targets(ds, bs=256):
+    from dualhand.data import eval_dl
+    ts = [make_targets(float_batch(b), b['rgb'].shape[-1] // 4) for (b,) in eval_dl(ds, bs)]
+    return {k: torch.cat([t[k] for t in ts]) for k in ts[0]}, ts
+
+def mean_pose_reference(train, # labelled training set: the mean is taken over its samples
+                        test,  # labelled test set
+                       ) -> dict:
+    "Metrics of the trivial predictor: the training set's mean 2.5D pose (uv, zr) for every test hand"
+    tr, _ = _targets(train)
+    uv, zr = tr['uv'].mean(0), tr['zr'].mean(0)
+    _, ts = _targets(test)
+    preds = [dict(uv=uv.expand_as(t['uv']).clone(), zr=zr.expand_as(t['zr']).clone()) for t in ts]
+    return evaluate(preds, ts, img_size=test[0]['rgb'].shape[-1])
 
 def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrain', epochs=None, resume=False,
                  device=None, num_workers=0, quiet=False, **overrides):

@@ -15,7 +15,7 @@ from .kinematics import (joint_limits, forward_kinematics, palm_normal, finger_r
                                  _orthonormal_side, TEMPLATE_PALM, TEMPLATE_BONES)
 
 # %% auto #0
-__all__ = ['DOMAINS', 'N_DRAWS', 'JOINT_RADII', 'N_HAND_SPHERES', 'N_HAND_CYLINDERS', 'N_OCCLUDERS', 'N_DISTRACTORS',
+__all__ = ['DOMAINS', 'N_DRAWS', 'VIEWS', 'JOINT_RADII', 'N_HAND_SPHERES', 'N_HAND_CYLINDERS', 'N_OCCLUDERS', 'N_DISTRACTORS',
            'N_MATERIALS', 'SYNTH_SKIN', 'SKIN_LIGHT', 'SKIN_DARK', 'N_BLOBS', 'VIS_TOL', 'sample_seed', 'Draws',
            'sample_draws', 'sample_angles', 'sample_hand', 'fk_fingers', 'sample_rotation', 'place_hand', 'joint_radii',
            'hand_primitives', 'raycast', 'build_scene', 'sample_materials', 'sample_light', 'background_synthetic',
@@ -148,6 +148,11 @@ def sample_rotation(D, p_frontal=0.6, max_tilt_deg=55.):
     Rt = _axis_angle(torch.stack([phi.cos(), phi.sin(), torch.zeros_like(phi)], -1), math.radians(max_tilt_deg) * D().sqrt())
     Rz = _axis_angle(torch.tensor([0., 0., 1.], dtype=torch.float64).expand(B, 3), D(None, 0, 2 * math.pi))
     return torch.where((D() < p_frontal)[:, None, None], Rz @ Rt @ Rb, Ru)
+
+VIEWS = {   # `sample_rotation` keywords: every viewpoint (RHD-like), or hands facing the camera (STB-like, the CPU setting)
+    'wide':    dict(p_frontal=0.6, max_tilt_deg=55.),
+    'frontal': dict(p_frontal=1., max_tilt_deg=30.),
+}
 
 def place_hand(xyz_h, R, D, size):
     "Camera-frame joints (B, 21, 3) float32 and crop intrinsics K (B, 3, 3) of a `size` px crop framing the hand"
@@ -336,7 +341,7 @@ def _capsule(a, b, r, on):
     return (torch.stack([torch.cat([a, r[:, None]], -1), torch.cat([b, r[:, None]], -1)], 1),
             torch.cat([a, b, r[:, None]], -1)[:, None])
 
-def build_scene(D, xyz, R, K, size, domain):
+def build_scene(D, xyz, R, K, size, domain, severity=1.):
     "Spheres (B, Ns, 4), cylinders (B, Nc, 7) and the material id of each (Ns + Nc,): hand 0, arm 1, occluders 2-3, skin 4-6"
     B, ar = xyz.shape[0], torch.arange(xyz.shape[0])
     s = hand_scale(xyz) / 44.
@@ -349,7 +354,7 @@ def build_scene(D, xyz, R, K, size, domain):
     sph.append(e); cyl.append(c); ms += [1, 1]; mc += [1]
     if domain == 'real':
         r = joint_radii(xyz)
-        n_occ = torch.bucketize(D(), torch.tensor([0.45, 0.85], dtype=torch.float64))   # 0, 1 or 2 occluders
+        n_occ = torch.bucketize(D(), torch.tensor([1 - 0.55 * severity, 1 - 0.15 * severity], dtype=torch.float64))  # 0-2
         for k in range(N_OCCLUDERS):
             j = (D() * 21).long().clamp(max=20)
             pj, rj = xyz[ar, j], r[ar, j]
@@ -364,7 +369,7 @@ def build_scene(D, xyz, R, K, size, domain):
             e, c = _capsule(centre - ax * ln[:, None] / 2, centre + ax * ln[:, None] / 2, ro, n_occ > k)
             e[:, 1, 3] = torch.where(ball, 0., e[:, 1, 3]); c[:, 0, 6] = torch.where(ball, 0., c[:, 0, 6])
             sph.append(e); cyl.append(c); ms += [2 + k] * 2; mc += [2 + k]
-        n_dis = (D() * (N_DISTRACTORS + 1)).long()
+        n_dis = (D() * (N_DISTRACTORS + 1) * severity).long()
         zmax, Kinv = xyz[..., 2].amax(-1), torch.linalg.inv(K)
         for k in range(N_DISTRACTORS):
             z = zmax + D(None, 40., 300.).float()
@@ -380,11 +385,15 @@ N_MATERIALS = 7
 SYNTH_SKIN = (0.87, 0.66, 0.53)
 SKIN_LIGHT, SKIN_DARK = (0.96, 0.80, 0.70), (0.36, 0.23, 0.16)
 
+def _toward(neutral, x, severity):
+    "`x` moved towards `neutral` by 1 - `severity` (exactly `x` at severity 1)"
+    return x if severity == 1 else _lerp(neutral, x, severity)
+
 def _skin(t):
     "Skin tones (B, 3) from light (t=0) to dark (t=1)"
     return _lerp(torch.tensor(SKIN_LIGHT), torch.tensor(SKIN_DARK), t[:, None])
 
-def sample_materials(D, domain):
+def sample_materials(D, domain, severity=1.):
     "Albedo (B, 7, 3), stripe amplitude (B, 7) and stripe wave vector (B, 7, 3) (rad/mm) of each material"
     B = D.u.shape[0]
     col, amp, wave = torch.zeros(B, N_MATERIALS, 3), torch.zeros(B, N_MATERIALS), torch.zeros(B, N_MATERIALS, 3)
@@ -393,6 +402,7 @@ def sample_materials(D, domain):
     else:
         t = D().float()
         col[:, 0] = (_skin(t) + 0.03 * D.normal(3).float()) * (1 + 0.05 * D.normal().float())[:, None]
+        col[:, 0] = _toward(torch.tensor(SYNTH_SKIN), col[:, 0], severity)
         for k in (2, 3):                                             # occluders: any colour, often striped
             col[:, k] = torch.where((D() < 0.8)[:, None], D(3, 0.05, 0.95).float(), _skin(D().float()))
             amp[:, k] = torch.where(D() < 0.5, D(None, 0.2, 0.6).float(), 0.)
@@ -403,7 +413,7 @@ def sample_materials(D, domain):
     col[:, 1] = torch.where(bare[:, None], col[:, 0], D(3, 0.05, 0.95).float())
     return col.clamp(0, 1), amp, wave
 
-def sample_light(D, domain):
+def sample_light(D, domain, severity=1.):
     "Direction to the light (B,3), light colour (B,3), ambient k_a, diffuse k_d, specular k_s (B,), shininess (B,)"
     B = D.u.shape[0]
     if domain == 'synthetic':
@@ -413,7 +423,11 @@ def sample_light(D, domain):
     L = _unitv(D.normal(3).float() + torch.tensor([0., 0., -1.]))
     col = _lerp(torch.tensor([1., 0.82, 0.66]), torch.tensor([0.82, 0.92, 1.1]), D().float()[:, None])
     col = col * D(None, 0.8, 1.3).float()[:, None]
-    return L, col, D(None, 0.2, 0.55).float(), D(None, 0.6, 1.).float(), D(None, 0., 0.35).float(), D(None, 6., 40.).float()
+    ka, kd, ks, shin = D(None, 0.2, 0.55).float(), D(None, 0.6, 1.).float(), D(None, 0., 0.35).float(), D(None, 6., 40.).float()
+    if severity == 1: return L, col, ka, kd, ks, shin
+    s = severity                                                     # towards the 'synthetic' light (its mean)
+    L = _unitv(_lerp(_unitv(torch.tensor([-0.4, -0.5, -1.])), L, s))
+    return L, _lerp(torch.ones(3), col, s), _lerp(0.425, ka, s), _lerp(0.575, kd, s), s * ks, shin
 
 def _grid(n):
     "Pixel-centre coordinates x, y (n, n) of an n x n image"
@@ -432,14 +446,14 @@ def background_synthetic(D, size):
 
 N_BLOBS = 6
 
-def background_real(D, noise_lo, noise_tex, size):
+def background_real(D, noise_lo, noise_tex, size, severity=1.):
     "Cluttered backgrounds (B, 3, S, S): colour blotches, stripes, ellipses (some skin-coloured), fine texture"
     h = size // 2                                                    # drawn at half resolution, then upsampled
     up = lambda x: F.interpolate(x, size=(h, h), mode='bilinear', align_corners=False)
     bg = D(3, 0.1, 0.9).float()[:, :, None, None] + D(None, 0.08, 0.3).float()[:, None, None, None] * up(noise_lo)
     x, y = _grid(h)
     phi, freq, ph = D(None, 0, math.pi).float(), D(None, 2., 20.).float() / h, D(None, 0, 2 * math.pi).float()
-    sharp, amt = D(None, 0.5, 5.).float(), torch.where(D() < 0.6, D(None, 0.2, 0.7), 0.).float()
+    sharp, amt = D(None, 0.5, 5.).float(), torch.where(D() < 0.6, D(None, 0.2, 0.7), 0.).float() * severity
     w = 2 * math.pi * freq[:, None, None] * (x * phi.cos()[:, None, None] + y * phi.sin()[:, None, None]) + ph[:, None, None]
     stripes = 0.5 + 0.5 * torch.tanh(sharp[:, None, None] * w.sin()) / torch.tanh(sharp)[:, None, None]
     bg = _lerp(bg, D(3, 0.05, 0.95).float()[:, :, None, None], (amt[:, None, None] * stripes)[:, None])
@@ -451,8 +465,8 @@ def background_real(D, noise_lo, noise_tex, size):
         dx, dy = x - cx[:, None, None], y - cy[:, None, None]
         c, s = th.cos()[:, None, None], th.sin()[:, None, None]
         rho = ((dx * c + dy * s) / ax[:, None, None]) ** 2 + ((dy * c - dx * s) / ay[:, None, None]) ** 2
-        bg = _lerp(bg, col[:, :, None, None], torch.sigmoid((1 - rho) * sharp[:, None, None])[:, None])
-    bg = bg + D(None, 0., 0.12).float()[:, None, None, None] * up(noise_tex)
+        bg = _lerp(bg, col[:, :, None, None], severity * torch.sigmoid((1 - rho) * sharp[:, None, None])[:, None])
+    bg = bg + severity * D(None, 0., 0.12).float()[:, None, None, None] * up(noise_tex)
     return F.interpolate(bg, size=(size, size), mode='bilinear', align_corners=False)
 
 def shade(depth, prim, caps, mat_of_prim, K, materials, light, palm_n, domain):
@@ -504,28 +518,29 @@ def jpeg(img, quality):
     Image.fromarray(img.permute(1, 2, 0).numpy()).save(buf, format='JPEG', quality=quality)
     return torch.from_numpy(np.asarray(Image.open(buf).convert('RGB')).copy()).permute(2, 0, 1)
 
-def drop_shadow(bg, fg, D):
+def drop_shadow(bg, fg, D, severity=1.):
     "Darken the background `bg` (B,3,S,S) under a soft, shifted copy of the foreground silhouette `fg` (B,1,S,S)"
     B, S = bg.shape[0], bg.shape[-1]
     theta = torch.zeros(B, 2, 3); theta[:, 0, 0] = theta[:, 1, 1] = 1
     theta[:, :, 2] = D(2, -0.15, 0.15).float()                    # shift, in half-crops
     sh = F.grid_sample(F.avg_pool2d(fg, 4), F.affine_grid(theta, (B, 1, S, S), align_corners=False),
                        mode='bilinear', padding_mode='zeros', align_corners=False)
-    return bg * (1 - D(None, 0., 0.55).float()[:, None, None, None] * sh)
+    return bg * (1 - severity * D(None, 0., 0.55).float()[:, None, None, None] * sh)
 
-def degrade(rgb, D, sensor):
+def degrade(rgb, D, sensor, severity=1.):
     "Colour cast, exposure, vignetting, gamma, defocus, sensor noise, JPEG: float (B,3,S,S) in [0,1] -> uint8"
-    B, S = rgb.shape[0], rgb.shape[-1]
-    cast = 1 + 0.1 * D.normal(3).float().clamp(-2.5, 2.5)
+    B, S, s = rgb.shape[0], rgb.shape[-1], severity
+    cast = 1 + 0.1 * s * D.normal(3).float().clamp(-2.5, 2.5)
     x, y = _grid(S)
-    vig = 1 - D(None, 0., 0.45).float()[:, None, None] * ((x - S / 2) ** 2 + (y - S / 2) ** 2) / (S * S / 2)
-    rgb = (rgb * cast[:, :, None, None] * D(None, 0.8, 1.3).float()[:, None, None, None] * vig[:, None]).clamp(0, 1)
-    rgb = rgb ** D(None, 0.8, 1.25).float()[:, None, None, None]
+    vig = 1 - s * D(None, 0., 0.45).float()[:, None, None] * ((x - S / 2) ** 2 + (y - S / 2) ** 2) / (S * S / 2)
+    exposure = _toward(1., D(None, 0.8, 1.3).float(), s)
+    rgb = (rgb * cast[:, :, None, None] * exposure[:, None, None, None] * vig[:, None]).clamp(0, 1)
+    rgb = rgb ** _toward(1., D(None, 0.8, 1.25).float(), s)[:, None, None, None]
     smax = 1.2 * S / 128
-    rgb = blur(rgb, D(None, 0., 1.).float() * smax, math.ceil(2 * smax))
-    rgb = rgb + D(None, 0.005, 0.04).float()[:, None, None, None] * sensor
+    rgb = blur(rgb, s * D(None, 0., 1.).float() * smax, math.ceil(2 * smax))
+    rgb = rgb + s * D(None, 0.005, 0.04).float()[:, None, None, None] * sensor
     img = (rgb.clamp(0, 1) * 255).round().to(torch.uint8)
-    quality = D(None, 20., 85.).round().long()
+    quality = _toward(95., D(None, 20., 85.), s).round().long()
     return torch.stack([jpeg(im, int(q)) for im, q in zip(img, quality)])
 
 # %% ../nbs/02_synth.ipynb #61bcbb15
@@ -542,28 +557,31 @@ def visibility(uv, xyz, zbuf, mask):
     return inside & m_at & (z_at >= xyz[..., 2] - joint_radii(xyz) - VIS_TOL)
 
 # %% ../nbs/02_synth.ipynb #5eab5ad4
-def render(D, noise, domain, size, extras=False):
+def render(D, noise, domain, size, extras=False,
+           views=VIEWS['wide'], # keyword arguments of `sample_rotation`: the range of viewpoints
+           severity:float=1.,   # 'real' only: how far its scene, light and camera are from 'synthetic' (0: none, 1: all)
+          ):
     "Render samples from their `Draws` (and noise images on 'real'): the sample dict, stacked; `extras` adds zbuf, material"
     xyz_h, _ = sample_hand(D)
-    R = sample_rotation(D)
+    R = sample_rotation(D, **views)
     xyz, K = place_hand(xyz_h, R, D, size)
     uv = project(xyz, K)
-    sph, cyl, mat_of_prim = build_scene(D, xyz, R, K, size, domain)
+    sph, cyl, mat_of_prim = build_scene(D, xyz, R, K, size, domain, severity)
     zbuf, prim = raycast(sph, cyl, K, size)
     hit = prim >= 0
     mat = torch.where(hit, mat_of_prim[prim.clamp_min(0)], -1)
     mask = mat == 0
     caps = torch.cat([torch.cat([sph[..., :3], sph], -1), cyl], 1)     # spheres as zero-length capsules
-    fg = shade(zbuf, prim, caps, mat_of_prim, K, sample_materials(D, domain), sample_light(D, domain),
+    fg = shade(zbuf, prim, caps, mat_of_prim, K, sample_materials(D, domain, severity), sample_light(D, domain, severity),
                palm_normal(xyz), domain)
     if domain == 'synthetic':
         rgb = torch.where(hit[:, None], fg, background_synthetic(D, size))
         rgb = (rgb.clamp(0, 1) * 255).round().to(torch.uint8)
     else:
         noise_lo, noise_tex, sensor = noise
-        bg = drop_shadow(background_real(D, noise_lo, noise_tex, size), hit[:, None].float(), D)
-        fg = fg * (1 + 0.04 * F.interpolate(noise_tex, size=(size, size), mode='bilinear', align_corners=False))
-        rgb = degrade(torch.where(hit[:, None], fg, bg), D, sensor)
+        bg = drop_shadow(background_real(D, noise_lo, noise_tex, size, severity), hit[:, None].float(), D, severity)
+        fg = fg * (1 + 0.04 * severity * F.interpolate(noise_tex, size=(size, size), mode='bilinear', align_corners=False))
+        rgb = degrade(torch.where(hit[:, None], fg, bg), D, sensor, severity)
     out = dict(rgb=rgb, depth=torch.where(mask, zbuf, 0.)[:, None], mask=mask[:, None].to(torch.uint8),
                uv=uv, xyz=xyz, K=K, vis=visibility(uv, xyz, zbuf, mask))
     if extras: out.update(zbuf=torch.where(hit, zbuf, 0.)[:, None], material=mat[:, None])
@@ -571,7 +589,10 @@ def render(D, noise, domain, size, extras=False):
 
 class SynthHands(torch.utils.data.Dataset):
     "`n` procedurally rendered right hands of `domain` ('synthetic' or 'real'), `size` px crops, deterministic by (seed, index)"
-    def __init__(self, n, domain='synthetic', seed=0, size=256):
+    def __init__(self, n, domain='synthetic', seed=0, size=256,
+                 views:str|dict='wide', # a name of `VIEWS`, or `sample_rotation` keywords (p_frontal, max_tilt_deg)
+                 severity:float=1.,     # 'real' only: 0 renders like 'synthetic' but for skin and occluders' draws, 1 the full gap
+                ):
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             raise ValueError(f"SynthHands: n must be a positive int, got {n!r}")
         if domain not in DOMAINS: raise ValueError(f"SynthHands: domain must be one of {DOMAINS}, got {domain!r}")
@@ -579,10 +600,21 @@ class SynthHands(torch.utils.data.Dataset):
             raise ValueError(f"SynthHands: size must be an int >= 32 and a multiple of 4, got {size!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"SynthHands: seed must be an int, got {seed!r}")
+        if isinstance(views, str):
+            if views not in VIEWS: raise ValueError(f"SynthHands: views must be one of {list(VIEWS)} or a dict, got {views!r}")
+            views = VIEWS[views]
+        if not isinstance(views, dict) or set(views) - {'p_frontal', 'max_tilt_deg'}:
+            raise ValueError(f"SynthHands: views must be a dict with keys p_frontal, max_tilt_deg, got {views!r}")
+        if isinstance(severity, bool) or not isinstance(severity, (int, float)) or not 0 <= severity <= 1:
+            raise ValueError(f"SynthHands: severity must be a number in [0, 1], got {severity!r}")
         self.n, self.domain, self.seed, self.size = n, domain, seed, size
+        self.views, self.severity = dict(views), float(severity)
 
     def __len__(self): return self.n
-    def __repr__(self): return f"SynthHands(n={self.n}, domain={self.domain!r}, seed={self.seed}, size={self.size})"
+    def __repr__(self):
+        extra = ''.join(f", {k}={v!r}" for k, v in (('views', self.views), ('severity', self.severity))
+                        if v != {'views': VIEWS['wide'], 'severity': 1.}[k])
+        return f"SynthHands(n={self.n}, domain={self.domain!r}, seed={self.seed}, size={self.size}{extra})"
 
     def _index(self, i):
         i = operator.index(i)
@@ -596,7 +628,7 @@ class SynthHands(torch.utils.data.Dataset):
         if not indices: raise ValueError("SynthHands.render_batch: no indices")
         D, noise = sample_draws(self.seed, self.domain, indices, self.size)
         with torch.autocast("cpu", enabled=False):   # exact float32 geometry even inside a training step's bf16 autocast
-            return render(D, noise, self.domain, self.size, extras)
+            return render(D, noise, self.domain, self.size, extras, self.views, self.severity)
 
     def __getitem__(self, i):
         return {k: v[0] for k, v in self.render_batch([i]).items()}
