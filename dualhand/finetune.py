@@ -18,7 +18,7 @@ from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
-                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path)
+                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path, EpochLog, read_history)
 from .data import InMemory
 
 # %% auto #0
@@ -214,7 +214,8 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
     loss = FinetuneLoss(cfg['lambda_sd'], cfg['lambda_l'], cfg['use_ll'], cfg['use_ld'], cfg['eps'], cfg['lambda_m'],
                         cfg['lambda_d'], stride=net.stride)
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in loss.names()]
-    cbs = [SelfDistillFinetune(cfg['real_bn'], cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint()] + list(cbs or [])
+    cbs = [SelfDistillFinetune(cfg['real_bn'], cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint(),
+           EpochLog()] + list(cbs or [])
     learn = Learner(dls, FinetuneStep(net), loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8),
                     lr=cfg['lr'], wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -228,7 +229,9 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
                  target, # real dataset, used unlabelled (rgb, K)
                  tests:dict, # {name: labelled test dataset}; the first one is the validation set
                  preset='cpu', use_ll=True, use_ld=True, path='runs/finetune', epochs=None, resume=False,
-                 device=None, num_workers=0, quiet=False, cbs=None, **overrides):
+                 device=None, num_workers=0, quiet=False, cbs=None,
+                 valid=None, # labelled target dataset evaluated after every epoch (default: the first of `tests`)
+                 **overrides):
     "Fine-tune the network of `checkpoint` with Eq. 11, evaluate on `tests`; returns (learn, results)"
     from dualhand.data import finetune_dls
     path, checkpoint = Path(path), Path(checkpoint)
@@ -240,7 +243,7 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     if pre_cfg.get('size') and source[0]['rgb'].shape[-1] != pre_cfg['size']:
         raise ValueError(f"run_finetune: the checkpoint was trained at {pre_cfg['size']} px, the source dataset gives "
                          f"{source[0]['rgb'].shape[-1]} px crops: make the datasets with size={pre_cfg['size']}")
-    valid = next(iter(tests.values()))
+    valid = valid or next(iter(tests.values()))
     dls = finetune_dls(source, target, valid, bs=cfg['bs'], num_workers=num_workers, seed=cfg['seed'], device=device)
     learn = finetune_learner(dls, net, preset, use_ll, use_ld, path, model_config=pre_cfg, cbs=cbs, **overrides)
     learn.config.update(checkpoint=str(checkpoint), pretrain_row=pre_cfg.get('row'))
@@ -251,6 +254,7 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     res = {name: evaluate_model(learn.model.net, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
     res['config'] = _jsonable(learn.config)
+    res['history'] = read_history(path / 'history.jsonl')
     path.mkdir(parents=True, exist_ok=True)
     (path / 'results.json').write_text(json.dumps(res, indent=1))
     return learn, res
@@ -315,7 +319,8 @@ def _run_stage(name, path, out, data, sz, seed, **kw):
     "(results, done before?) of stage `name` in `path`: read if finished, else run (resuming)"
     from dualhand.pretrain import pretrain_config, run_pretrain
     kind, row, _ = STAGES[name]
-    src, tgt, tests = data
+    src, tgt, tests, valid = data
+    kw['valid'] = valid[kind]
     if kind == 'pretrain':
         over = dict(sz['pretrain'], seed=seed)
         if row != 'baseline': over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
@@ -353,6 +358,7 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
     src = data('synth', 'train', sz['n_source'] or PRESETS['cpu']['n_train'])
     tgt = data('synth-real', 'train', sz['n_target'] or FT_PRESETS['cpu']['n_target'])
     tests = {n: data(n, 'test', sz['n_test']) for n in DEMO_TESTS.values()}
+    valid = {'pretrain': data('synth', 'valid', sz['n_test']), 'finetune': data('synth-real', 'valid', sz['n_test'])}
     results = {'mean pose': {k: mean_pose_reference(src, ds) for k, ds in tests.items()}}
     mb = master_bar(stages)
     mb.write(f"{'mean pose':11s} {'trivial reference: the mean training pose':42s} real: PCK@0.05 "
@@ -360,7 +366,7 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
     for name in mb:
         mb.main_bar.comment = f'{name}: {ROW_LABELS[name]}'
         t0 = time.time()
-        results[name], done = _run_stage(name, out / stage_folder(name), out, (src, tgt, tests), sz, seed, device=device,
+        results[name], done = _run_stage(name, out / stage_folder(name), out, (src, tgt, tests, valid), sz, seed, device=device,
                                          num_workers=num_workers, quiet=quiet)
         r = results[name][DEMO_TESTS['real']]
         mb.write(f"{name:11s} {ROW_LABELS[name]:42s} real: PCK@0.05 {r['pck2d']:.3f}, EPE {r['epe3d']:.2f} mm "

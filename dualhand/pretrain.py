@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_pretrain.ipynb #52cc9a7f
 from __future__ import annotations
-import math, os, time, warnings
+import json, math, os, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
@@ -27,16 +27,16 @@ from .metrics import hand_metrics, evaluate
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'pretrain_config', 'float_batch', 'inside_crop', 'training_views', 'DualModalPretrain',
-           'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint', 'Checkpoint',
-           'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
-           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'evaluate_model', 'mean_pose_reference',
-           'run_pretrain']
+           'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint',
+           'read_history', 'EpochLog', 'Checkpoint', 'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast',
+           'fast_path', 'compile_or_eager', 'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain',
+           'evaluate_model', 'mean_pose_reference', 'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
     'paper': dict(arch='resnet101', pretrained=True, size=256, decoder_width=256, bs=140, epochs=60, lr=2.5e-4,
                   milestones=(40, 50), schedule='step', n_train=None),
-    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=10, lr=2e-3,
+    'cpu':   dict(arch='resnet18', pretrained=None, size=64, decoder_width=64, bs=32, epochs=12, lr=2e-3,
                   milestones=(), schedule='one_cycle', n_train=8192),
 }
 SCHEDULES = ('step', 'one_cycle')   # the paper's lr / 10 at `milestones`; fastai's one-cycle (warm-up, cosine decay)
@@ -192,6 +192,27 @@ def load_checkpoint(learn, path, with_opt=True):
     if with_opt and state.get('rng'): _set_rng_state(learn, state['rng'])
     return state['epoch']
 
+def read_history(path) -> list:
+    "The epoch records written by `EpochLog` (an empty list if there are none)"
+    path = Path(path)
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+class EpochLog(Callback):
+    "After every completed epoch, add its row of fastai's table (losses, loss terms, metrics) with samples seen to `fname`"
+    order = Recorder.order + 1
+    def __init__(self, fname='history.jsonl'): self.fname = fname
+    def before_epoch(self): self.skipped, self.t0 = False, time.time()
+    def after_cancel_epoch(self): self.skipped = True
+    def after_epoch(self):
+        if self.skipped or rank_distrib() or not self.recorder.values: return
+        names = [n for n in self.recorder.metric_names[1:] if n != 'time']
+        row = dict(epoch=self.epoch, samples=(self.epoch + 1) * len(self.dls.train) * self.dls.train.bs,
+                   seconds=round(time.time() - self.t0, 2), **dict(zip(names, map(float, self.recorder.values[-1]))))
+        path = self.learn.path / self.fname
+        rows = [r for r in read_history(path) if r['epoch'] < self.epoch] + [row]   # a resumed run replaces what it redoes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+
 class Checkpoint(Callback):
     "Save a resumable checkpoint to `fname` (relative to `learn.path`) after every completed epoch"
     order = Recorder.order + 1
@@ -278,7 +299,8 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **over
     if cfg['init']: warm_start(model, cfg['init'])
     loss = DualHandLoss(lambda_c=cfg['lambda_c'], streams=cfg['streams'], contrastive=cfg['contrastive'])
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in term_names(cfg['streams'], cfg['contrastive'])]
-    cbs = [DualModalPretrain(cfg['streams'], cfg['contrastive'], cfg['p_geom'], cfg['seed']), LogLossTerms(), Checkpoint()]
+    cbs = [DualModalPretrain(cfg['streams'], cfg['contrastive'], cfg['p_geom'], cfg['seed']), LogLossTerms(), Checkpoint(),
+           EpochLog()]
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8), lr=cfg['lr'],
                     wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -329,14 +351,15 @@ def mean_pose_reference(train, # labelled training set: the mean is taken over i
     return evaluate(preds, ts, img_size=test[0]['rgb'].shape[-1])
 
 def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrain', epochs=None, resume=False,
-                 device=None, num_workers=0, quiet=False, **overrides):
+                 device=None, num_workers=0, quiet=False,
+                 valid=None, # labelled dataset evaluated after every epoch (default: the first of `tests`)
+                 **overrides):
     "Pre-train row `row` on `train`, evaluate on each dataset of `tests` ({name: ds}); returns (learn, results or None off process 0)"
-    import json
     from dualhand.data import source_dls
     from dualhand.distributed import setup_distributed, distributed
     device = device or setup_distributed()      # under torchrun / accelerate launch: this process's GPU
     cfg = pretrain_config(preset, row, **overrides)
-    valid = next(iter(tests.values()))
+    valid = valid or next(iter(tests.values()))
     dls = source_dls(train, valid, bs=cfg['bs'], num_workers=num_workers, seed=cfg['seed'], device=device)
     learn = pretrain_learner(dls, preset, row, path=path, **overrides)
     t0 = time.time()
@@ -348,6 +371,7 @@ def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrai
     res = {name: evaluate_model(learn.model, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
     res['config'] = {k: list(v) if isinstance(v, tuple) else v for k, v in learn.config.items()}
+    res['history'] = read_history(learn.path / 'history.jsonl')
     Path(path).mkdir(parents=True, exist_ok=True)
     (Path(path) / 'results.json').write_text(json.dumps(res, indent=1))
     return learn, res
