@@ -26,6 +26,19 @@ def _data_args(p, role, default, root=True):
     p.add_argument(f'--{role}', default=default, help=f"{role} dataset name (default {default})")
     if root: p.add_argument(f'--{role}-root', default=None, help=f"folder of the {role} dataset (real datasets, cache)")
 
+def _synth_args(p):
+    "SynthHands' options, for every synth / synth-real dataset of the command"
+    from dualhand.synth import VIEWS
+    p.add_argument('--views', default=None, choices=tuple(VIEWS), help="SynthHands viewpoints (default wide; the demo: frontal)")
+    p.add_argument('--severity', type=float, default=None, help="SynthHands 'real' gap, 0-1 (default 1; the demo: 0.5)")
+
+def _dataset(a, name, split, root, n):
+    "`get_dataset` at the command's size, with its SynthHands options for synth datasets"
+    from dualhand.data import get_dataset
+    synth = {k: v for k, v in dict(views=getattr(a, 'views', None), severity=getattr(a, 'severity', None)).items()
+             if v is not None} if name.lower().startswith('synth') else {}
+    return get_dataset(name, split, root, a.size, n, **synth)
+
 def _run_args(p, out):
     "Arguments every training command has"
     p.add_argument('--out', default=out, help=f"output folder (default {out})")
@@ -60,7 +73,7 @@ def cmd_samples(a):
 
 def _args_prepare(s):
     _data_args(s, 'data', 'synth'); s.add_argument('--split', default='train', choices=('train', 'test'))
-    s.add_argument('--out', required=True)
+    s.add_argument('--out', required=True); _synth_args(s)
     s.add_argument('--size', type=int, default=None, help="crop side (default 256; with --data cache, the cache's own)")
     s.add_argument('--n', type=int, default=None); s.add_argument('--bs', type=int, default=64)
     s.add_argument('--workers', type=int, default=0); s.add_argument('--overwrite', action='store_true')
@@ -69,7 +82,7 @@ def _args_prepare(s):
 def cmd_prepare(a):
     "Write the crop cache of a dataset split"
     from dualhand.data import get_dataset, write_cache
-    ds = get_dataset(a.data, a.split, a.data_root, a.size, a.n)
+    ds = _dataset(a, a.data, a.split, a.data_root, a.n)
     t = time.time()
     path = write_cache(ds, a.out, bs=a.bs, num_workers=a.workers, overwrite=a.overwrite)
     print(f"cached {len(ds)} samples of {ds!r} in {path} ({time.time() - t:.0f} s)")
@@ -93,7 +106,7 @@ def _tests(a) -> dict:
         if key in specs: raise ValueError(f"--test: two test sets are keyed {key!r} ({specs[key][0]!r} and {spec!r}): "
                                           f"give one a label, e.g. {key}2={spec.split('=', 1)[-1]}")
         specs[key] = (spec, name, root)
-    return {key: get_dataset(name, 'test', root, a.size, a.n_test) for key, (spec, name, root) in specs.items()}
+    return {key: _dataset(a, name, getattr(a, 'split', 'test'), root, a.n_test) for key, (spec, name, root) in specs.items()}
 
 PRETRAINED = {'imagenet': True, 'none': None}   # --pretrained keyword -> `pretrained` of DualHandNet
 
@@ -116,8 +129,9 @@ def _args_pretrain(s):
     s.add_argument('--pretrained', type=_pretrained_arg, default=None,
                    help="encoders' initialisation: imagenet (torchvision's cached ImageNet file, never downloaded), "
                         "none (random) or a file (a torchvision ResNet state dict); default: the preset's")
+    s.add_argument('--init', default=None, help="start from this checkpoint's weights (e.g. the source-only run's last.pth)")
     s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
-    _run_args(s, 'runs/pretrain')
+    _synth_args(s); _run_args(s, 'runs/pretrain')
 
 @command('pretrain', _args_pretrain)
 def cmd_pretrain(a):
@@ -126,11 +140,11 @@ def cmd_pretrain(a):
     from dualhand.pretrain import PRESETS, pretrain_config, run_pretrain
     _threads(a)
     if a.n_train is None and a.source.startswith('synth'): a.n_train = PRESETS[a.preset]['n_train']
-    over = {k: v for k, v in dict(size=a.size, bs=a.bs, lr=a.lr, arch=a.arch, seed=a.seed,
-                                  decoder_width=a.decoder_width).items() if v is not None}
+    over = {k: v for k, v in dict(size=a.size, bs=a.bs, lr=a.lr, arch=a.arch, seed=a.seed, init=a.init,
+                                  decoder_width=a.decoder_width, epochs=a.epochs).items() if v is not None}
     if a.pretrained is not None: over['pretrained'] = PRETRAINED.get(a.pretrained, a.pretrained)
     a.size = pretrain_config(a.preset, a.row, **over)['size']
-    train = get_dataset(a.source, 'train', a.source_root, a.size, a.n_train)
+    train = _dataset(a, a.source, 'train', a.source_root, a.n_train)
     learn, res = run_pretrain(train, _tests(a), a.preset, a.row, path=a.out, epochs=a.epochs, resume=a.resume,
                               device=a.device, num_workers=a.workers, quiet=a.quiet, **over)
     if res is not None: _print_results(res, f"pretrain row={a.row} preset={a.preset} seed={learn.config['seed']}")   # process 0
@@ -139,6 +153,9 @@ def _args_evaluate(s):
     s.add_argument('checkpoint'); s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
     s.add_argument('--size', type=int, default=None, help="input size (default: the checkpoint's)")
     s.add_argument('--n-test', type=int, default=None); s.add_argument('--out', default=None, help="metrics as JSON")
+    s.add_argument('--split', default='test', choices=('test', 'valid'),
+                   help="test, or SynthHands' valid split (for choosing settings without touching a test split)")
+    _synth_args(s)
     s.add_argument('--device', default=None, help="e.g. cuda, cpu (default: fastai's default_device(), a GPU if any)")
 
 @command('evaluate', _args_evaluate)
@@ -178,7 +195,7 @@ def _args_finetune(s):
     s.add_argument('--lr', type=float, default=None)
     s.add_argument('--eps', type=float, default=None, help="Eq. 9's confidence threshold (see dualhand.pseudo.confidence)")
     s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
-    _run_args(s, 'runs/finetune')
+    _synth_args(s); _run_args(s, 'runs/finetune')
 
 def _checkpoint_config(path):
     path = Path(path)
@@ -194,8 +211,8 @@ def cmd_finetune(a):
     a.size = _checkpoint_config(a.checkpoint).get('size', 256)
     if a.n_target is None and a.target.startswith('synth'): a.n_target = FT_PRESETS[a.preset]['n_target']
     over = {k: v for k, v in dict(bs=a.bs, lr=a.lr, eps=a.eps, seed=a.seed).items() if v is not None}
-    source = get_dataset(a.source, 'train', a.source_root, a.size, a.n_source)
-    target = get_dataset(a.target, 'train', a.target_root, a.size, a.n_target)
+    source = _dataset(a, a.source, 'train', a.source_root, a.n_source)
+    target = _dataset(a, a.target, 'train', a.target_root, a.n_target)
     learn, res = run_finetune(a.checkpoint, source, target, _tests(a), a.preset, **FT_ROWS[a.row], path=a.out,
                               epochs=a.epochs, resume=a.resume, device=a.device, num_workers=a.workers, quiet=a.quiet, **over)
     _print_results(res, f"finetune row={a.row} preset={a.preset} seed={learn.config['seed']} from {a.checkpoint}")
