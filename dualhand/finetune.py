@@ -235,6 +235,7 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     "Fine-tune the network of `checkpoint` with Eq. 11, evaluate on `tests`; returns (learn, results)"
     from dualhand.data import finetune_dls
     path, checkpoint = Path(path), Path(checkpoint)
+    if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
     if (path / 'last.pth').resolve() == checkpoint.resolve():
         raise ValueError(f"run_finetune: path={str(path)!r} holds the pre-training checkpoint {checkpoint}: "
                          "fine-tune into another folder")
@@ -263,9 +264,9 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
 DEMO_SYNTH = dict(views='frontal', severity=0.5)   # the CPU benchmark: frontal views, the calibrated 'real' domain
 DEMO_SIZES = {   # samples (source train, target train, each test split) and overrides of the CPU presets
     'full':  dict(n_source=None, n_target=None, n_test=512, pretrain=dict(), warm=dict(epochs=3, lr=1e-3),
-                  finetune=dict(), epochs=(None, None)),
-    'quick': dict(n_source=32, n_target=32, n_test=16, pretrain=dict(bs=16, decoder_width=16), warm=dict(),
-                  finetune=dict(bs=8), epochs=(1, 1)),
+                  finetune=dict()),
+    'quick': dict(n_source=32, n_target=32, n_test=16, pretrain=dict(bs=16, decoder_width=16, epochs=1), warm=dict(),
+                  finetune=dict(bs=8, epochs=1)),
 }
 STAGES = {   # name: (kind, row of Tables 3-4, label in the tables); every fine-tuning stage starts from 'ours'
     'baseline':    ('pretrain', 'baseline', 'source only: M(y_R)'),
@@ -325,12 +326,12 @@ def _run_stage(name, path, out, data, sz, seed, **kw):
         over = dict(sz['pretrain'], seed=seed)
         if row != 'baseline': over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
         res = _stage_results(path, _jsonable(pretrain_config('cpu', row, **over)))
-        if res is None: return run_pretrain(src, tests, 'cpu', row, path, sz['epochs'][0], resume=True, **kw, **over)[1], False
+        if res is None: return run_pretrain(src, tests, 'cpu', row, path, resume=True, **kw, **over)[1], False
         return res, True
     over = dict(sz['finetune'], seed=seed)
     res = _stage_results(path, _jsonable(finetune_config('cpu', **FT_ROWS[row], **over)))
     if res is None: return run_finetune(out / stage_folder('ours') / 'last.pth', src, tgt, tests, 'cpu', **FT_ROWS[row],
-                                        path=path, epochs=sz['epochs'][1], resume=True, **kw, **over)[1], False
+                                        path=path, resume=True, **kw, **over)[1], False
     return res, True
 
 def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoints

@@ -357,6 +357,7 @@ def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrai
     "Pre-train row `row` on `train`, evaluate on each dataset of `tests` ({name: ds}); returns (learn, results or None off process 0)"
     from dualhand.data import source_dls
     from dualhand.distributed import setup_distributed, distributed
+    if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
     device = device or setup_distributed()      # under torchrun / accelerate launch: this process's GPU
     cfg = pretrain_config(preset, row, **overrides)
     valid = valid or next(iter(tests.values()))
