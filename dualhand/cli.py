@@ -194,6 +194,8 @@ def _args_finetune(s):
     s.add_argument('--epochs', type=int, default=None); s.add_argument('--bs', type=int, default=None)
     s.add_argument('--lr', type=float, default=None)
     s.add_argument('--eps', type=float, default=None, help="Eq. 9's confidence threshold (see dualhand.pseudo.confidence)")
+    s.add_argument('--split', default='test', choices=('test', 'valid'),
+                   help="split of the --test sets: test, or SynthHands' valid split (for choosing settings)")
     s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
     _synth_args(s); _run_args(s, 'runs/finetune')
 
@@ -207,9 +209,11 @@ def cmd_finetune(a):
     "Fine-tune a pre-trained checkpoint with pseudo-labels and self-distillation (Eq. 11), evaluate on the test splits"
     from dualhand.data import get_dataset
     from dualhand.finetune import FT_PRESETS, FT_ROWS, run_finetune
+    from dualhand.pretrain import PRESETS
     _threads(a)
     a.size = _checkpoint_config(a.checkpoint).get('size', 256)
     if a.n_target is None and a.target.startswith('synth'): a.n_target = FT_PRESETS[a.preset]['n_target']
+    if a.n_source is None and a.source.startswith('synth'): a.n_source = PRESETS[a.preset]['n_train']
     over = {k: v for k, v in dict(bs=a.bs, lr=a.lr, eps=a.eps, seed=a.seed).items() if v is not None}
     source = _dataset(a, a.source, 'train', a.source_root, a.n_source)
     target = _dataset(a, a.target, 'train', a.target_root, a.n_target)

@@ -31,7 +31,7 @@ __all__ = ['FT_PRESETS', 'FT_ROWS', 'MODEL_KEYS', 'DEMO_SYNTH', 'DEMO_SIZES', 'S
 # %% ../nbs/22_finetune.ipynb #f5e47df0
 FT_PRESETS = {
     'paper': dict(lr=2.5e-5, epochs=6, bs=20, n_target=None, eps=EPS),
-    'cpu':   dict(lr=2.5e-5, epochs=2, bs=20, n_target=2048, eps=EPS),
+    'cpu':   dict(lr=2.5e-5, epochs=2, bs=20, n_target=4096, eps=EPS),
 }
 FT_ROWS = {   # Table 4's last rows: '+L_l' = pseudo-labels, '+L_d' = pseudo-labels and self-distillation
     'L_s':     dict(use_ll=False, use_ld=False),                 # control: synthetic supervision only

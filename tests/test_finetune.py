@@ -35,12 +35,13 @@ def test_demo_quick_end_to_end(tmp_path):
     first = time.time() - t
     table = (tmp_path / 'results.md').read_text()
     rows = [l for l in table.splitlines() if l.startswith('| ') and not l.startswith('| row') and not l.startswith('| ---')]
-    assert len(rows) == 4 and 'self-distillation' in rows[-1], table
-    assert rows[0] in p.stdout                                        # the table is printed too
+    assert len(rows) == 5 and rows[0].startswith('| mean pose') and 'self-distillation' in rows[-1], table
+    assert rows[1] in p.stdout                                        # the table is printed too
     res = json.loads((tmp_path / 'results.json').read_text())
-    assert list(res) == ['baseline', 'ours', '+L_l', '+L_d']
+    assert list(res) == ['mean pose', 'baseline', 'ours', '+L_l', '+L_d']
     for r in res.values():
         assert 0 <= r['synth-real']['pck2d'] <= 1 and 0 < r['synth-real']['epe3d'] < 1e4 and r['synth-real']['n'] == 16
+    assert res['ours']['config']['init'] == str(tmp_path / 'pretrain-baseline' / 'last.pth')   # warm-started
     assert res['+L_l']['config']['use_ld'] is False and res['+L_d']['config']['use_ld'] is True
     for d in ('pretrain-baseline', 'pretrain-ours', 'finetune-L_l', 'finetune-L_d'): assert (tmp_path / d / 'last.pth').exists()
     t = time.time()
