@@ -462,6 +462,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'dualhand.pretrain.EpochLog.before_epoch': ( 'nbs/pretrain.html#epochlog.before_epoch',
                                                                                 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.LogLossTerms': ('nbs/pretrain.html#loglossterms', 'dualhand/pretrain.py'),
+                                   'dualhand.pretrain.LogLossTerms.__init__': ( 'nbs/pretrain.html#loglossterms.__init__',
+                                                                                'dualhand/pretrain.py'),
                                    'dualhand.pretrain.LogLossTerms._terms': ( 'nbs/pretrain.html#loglossterms._terms',
                                                                               'dualhand/pretrain.py'),
                                    'dualhand.pretrain.LogLossTerms.after_loss': ( 'nbs/pretrain.html#loglossterms.after_loss',

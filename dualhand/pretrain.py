@@ -146,16 +146,23 @@ def term_names(streams, contrastive):
     return names
 
 class LogLossTerms(Callback):
-    "Accumulate each training loss term into the Learner's `LossTerm` metrics"
+    "Accumulate each training loss term into the Learner's `LossTerm` metrics, and their means over every `every` batches into `trace`"
     order = Recorder.order - 1
+    def __init__(self, every:int=20): self.every, self.trace = every, []
     def before_train(self):
         for m in self._terms(): m.total, m.count = 0., 0
+        self.trace, self._chunk, self._n = [], {}, 0
     def after_loss(self):
         if not self.training: return
         bs = self.yb[0]['uv'].shape[0]
         for m in self._terms():
             v = self.loss_func.terms.get(m.name)
-            if v is not None: m.total, m.count = m.total + v.float() * bs, m.count + bs
+            if v is None: continue
+            m.total, m.count = m.total + v.float() * bs, m.count + bs
+            self._chunk[m.name] = self._chunk.get(m.name, 0.) + float(v)
+        self._n += 1
+        if self._n == self.every:
+            self.trace.append({k: v / self._n for k, v in self._chunk.items()}); self._chunk, self._n = {}, 0
     def _terms(self): return [m for m in self.learn.metrics if isinstance(m, LossTerm)]
 
 # %% ../nbs/14_pretrain.ipynb #ac32c2a2
@@ -208,6 +215,8 @@ class EpochLog(Callback):
         names = [n for n in self.recorder.metric_names[1:] if n != 'time']
         row = dict(epoch=self.epoch, samples=(self.epoch + 1) * len(self.dls.train) * self.dls.train.bs,
                    seconds=round(time.time() - self.t0, 2), **dict(zip(names, map(float, self.recorder.values[-1]))))
+        terms = [cb for cb in self.learn.cbs if isinstance(cb, LogLossTerms)]
+        if terms: row['trace'] = terms[0].trace   # the loss terms' means over every `every` training batches
         path = self.learn.path / self.fname
         rows = [r for r in read_history(path) if r['epoch'] < self.epoch] + [row]   # a resumed run replaces what it redoes
         path.parent.mkdir(parents=True, exist_ok=True)
