@@ -15,7 +15,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import default_device
 from fastcore.foundation import L
 from torch.amp import GradScaler
-from fastai.callback.core import Callback, CancelEpochException
+from fastai.callback.core import Callback, CancelEpochException, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.optimizer import Adam
 from fastai.torch_core import rank_distrib
