@@ -141,7 +141,7 @@ def cmd_pretrain(a):
     _threads(a)
     if a.n_train is None and a.source.startswith('synth'): a.n_train = PRESETS[a.preset]['n_train']
     over = {k: v for k, v in dict(size=a.size, bs=a.bs, lr=a.lr, arch=a.arch, seed=a.seed, init=a.init,
-                                  decoder_width=a.decoder_width, epochs=a.epochs).items() if v is not None}
+                                  decoder_width=a.decoder_width).items() if v is not None}
     if a.pretrained is not None: over['pretrained'] = PRETRAINED.get(a.pretrained, a.pretrained)
     a.size = pretrain_config(a.preset, a.row, **over)['size']
     train = _dataset(a, a.source, 'train', a.source_root, a.n_train)

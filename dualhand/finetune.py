@@ -404,6 +404,9 @@ def read_ablation(out='runs/ablation', # the folder of `run_ablation`, or of `du
                                                  f"`dualhand demo --out {out}/seed0 --seed 0 --stages all`)")
     seeds = sorted(int(d.name[4:]) for d in out.glob('seed*') if d.name[4:].isdigit())
     res = {}
+    for s in seeds:                                       # the trivial reference, from the demo's own results.json
+        f = out / f'seed{s}' / 'results.json'
+        if f.exists() and 'mean pose' in (r := json.loads(f.read_text())): res.setdefault('mean pose', {})[s] = r['mean pose']
     for stage in stages:
         for s in seeds:
             f = out / f'seed{s}' / stage_folder(stage) / 'results.json'
