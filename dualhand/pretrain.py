@@ -159,10 +159,10 @@ class LogLossTerms(Callback):
             v = self.loss_func.terms.get(m.name)
             if v is None: continue
             m.total, m.count = m.total + v.float() * bs, m.count + bs
-            self._chunk[m.name] = self._chunk.get(m.name, 0.) + float(v)
+            self._chunk[m.name] = self._chunk.get(m.name, 0.) + v.detach().float()   # stays on the device: no sync per step
         self._n += 1
         if self._n == self.every:
-            self.trace.append({k: v / self._n for k, v in self._chunk.items()}); self._chunk, self._n = {}, 0
+            self.trace.append({k: float(v) / self._n for k, v in self._chunk.items()}); self._chunk, self._n = {}, 0
     def _terms(self): return [m for m in self.learn.metrics if isinstance(m, LossTerm)]
 
 # %% ../nbs/14_pretrain.ipynb #ac32c2a2
