@@ -293,6 +293,7 @@ def cmd_predict(a):
 def parser():
     "The argument parser of the `dualhand` command: one sub-parser per registered command"
     p = argparse.ArgumentParser('dualhand', description="Cross-domain 3D hand pose estimation with dual modalities")
+    p.add_argument('--debug', action='store_true', help="show the traceback of an error (anywhere on the command line)")
     sub = p.add_subparsers(dest='command', required=True)
     for name, (fn, args) in COMMANDS.items():
         s = sub.add_parser(name, help=fn.__doc__, description=fn.__doc__)
@@ -303,9 +304,15 @@ def parser():
     return p
 
 def main(argv=None):
-    "Entry point of the `dualhand` console script"
-    a = parser().parse_args(argv)
-    a.fn(a)
+    "Entry point of the `dualhand` console script: anticipated errors end in one line (`--debug`: the traceback)"
+    from dualhand.guards import ANTICIPATED
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    a = parser().parse_args([v for v in argv if v != '--debug'])
+    try: a.fn(a)
+    except ANTICIPATED as e:
+        if debug: raise
+        raise SystemExit(f"dualhand {a.command}: error: {e}") from None
 
 def _in_notebook():
     try: from IPython import get_ipython

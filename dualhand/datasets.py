@@ -10,44 +10,87 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
-from PIL import Image
+from PIL import Image, ImageOps
 from .hand import *
 from .kinematics import template_pose
+from .guards import DualHandError
 
 # %% auto #0
 __all__ = ['STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK_T', 'STB_SEQUENCES', 'UNITS_TO_MM', 'MVHAND_INTRINSICS',
-           'MVHAND_CAMERAS', 'read_image', 'crop_box', 'crop_matrix', 'warp_crop', 'crop_sample', 'mirror_sample',
-           'HandDataset', 'fake_pose', 'render_fake', 'rhd_depth', 'RHD', 'write_fake_rhd', 'FreiHAND',
+           'MVHAND_CAMERAS', 'decode_pil', 'read_image', 'crop_box', 'crop_matrix', 'warp_crop', 'crop_sample',
+           'mirror_sample', 'HandDataset', 'fake_pose', 'render_fake', 'rhd_depth', 'RHD', 'write_fake_rhd', 'FreiHAND',
            'write_fake_freihand', 'rodrigues', 'stb_depth_to_colour', 'palm_to_wrist', 'STB', 'write_fake_stb',
            'guess_unit', 'h3d_split', 'H3D', 'write_fake_h3d', 'mvhand_depth', 'MVHand', 'write_fake_mvhand']
 
 # %% ../nbs/03_datasets.ipynb #d82abfd9
 _MODES = {'rgb': 'RGB', 'gray': 'L', 'unchanged': None}
+_EXIF_ORIENTATION = 0x0112
+
+def _to_8bit(im, what):
+    "16-bit grey ('I;16*', or 'I' within 0..65535) scaled to 8-bit 'L' (v * 255 / 65535, rounded); 'F' refused"
+    if im.mode.startswith('I'):
+        a = np.array(im).astype(np.int64)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise DualHandError(f"{what} has 32-bit integer pixels (mode {im.mode}, {a.min()}..{a.max()}); expected an "
+                                "8- or 16-bit image")
+        return Image.fromarray(((a * 255 + 32767) // 65535).astype(np.uint8), 'L')
+    if im.mode == 'F': raise DualHandError(f"{what} has floating-point pixels (mode F); expected an 8- or 16-bit image")
+    return im
+
+def decode_pil(im,                 # an open PIL image
+               mode='rgb',         # 'rgb' (3 channels), 'gray' (1 channel) or 'unchanged' (as stored, 8-bit)
+               what='image',       # the image's name (file, flag), for error messages
+               channels=None,      # allowed channel counts (with mode='unchanged'), e.g. (3, 4)
+               hw=None):           # required (height, width)
+    "A uint8 tensor (C,H,W) of an open PIL image: EXIF orientation applied, 16-bit scaled, palette expanded, alpha dropped"
+    if mode not in _MODES: raise ValueError(f"read_image: mode must be one of {list(_MODES)}, got {mode!r}")
+    if im.getexif().get(_EXIF_ORIENTATION, 1) != 1: im = ImageOps.exif_transpose(im)   # as a viewer shows it
+    if mode == 'unchanged':
+        if im.mode == '1': im = im.convert('L')
+        a = np.array(im)
+        if a.dtype != np.uint8:
+            raise DualHandError(f"{what} has {a.dtype.itemsize * 8}-bit pixels (mode {im.mode}); expected 8-bit channels "
+                                "(read as stored, without scaling)")
+    else:
+        im = _to_8bit(im, what)
+        if im.mode in ('P', 'PA'): im = im.convert('RGBA')            # palette -> colours (and its transparency)
+        try: im = im.convert(_MODES[mode])                             # alpha dropped; grey, 1-bit, CMYK, YCbCr -> RGB
+        except (ValueError, OSError) as e:
+            raise DualHandError(f"{what} has mode {im.mode}, which cannot be converted to {_MODES[mode]}: {e}") from None
+        a = np.array(im)
+    img = torch.from_numpy(a[None].copy() if a.ndim == 2 else a.transpose(2, 0, 1).copy())
+    if channels is not None and img.shape[0] not in channels:
+        raise DualHandError(f"{what} has {img.shape[0]} channels, expected {' or '.join(map(str, channels))}")
+    if hw is not None and tuple(img.shape[-2:]) != tuple(hw):
+        raise DualHandError(f"{what} is {img.shape[-2]}x{img.shape[-1]} (HxW), expected {hw[0]}x{hw[1]} "
+                            "(the size of the colour image)")
+    return img
 
 def read_image(path,               # a PNG or JPEG file
                mode='rgb',         # 'rgb' (3 channels), 'gray' (1 channel) or 'unchanged' (as stored)
                what='image',       # what the file is, for error messages
                channels=None,      # allowed channel counts (with mode='unchanged'), e.g. (3, 4)
                hw=None):           # required (height, width)
-    "Decode an image file into a uint8 tensor (C,H,W), with errors that name the file and what was expected"
+    "Decode an image file into a uint8 tensor (C,H,W) with `decode_pil`; errors name the file and what was expected"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{what} not found: {path}")
     try:
         with Image.open(path) as im:
             im.load()
-            if _MODES[mode]: im = im.convert(_MODES[mode])
-            elif im.mode == '1': im = im.convert('L')
-            a = np.array(im)
+            return decode_pil(im, mode, f"{what} {path}", channels, hw)
+    except DualHandError: raise
     except Exception as e:
-        raise ValueError(f"{what} {path} could not be decoded (expected a PNG or JPEG image): {e}") from None
-    if a.dtype != np.uint8: raise ValueError(f"{what} {path} has {a.dtype} pixels, expected 8-bit channels")
-    img = torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1).copy())
-    if channels is not None and img.shape[0] not in channels:
-        raise ValueError(f"{what} {path} has {img.shape[0]} channels, expected {' or '.join(map(str, channels))}")
-    if hw is not None and tuple(img.shape[-2:]) != tuple(hw):
-        raise ValueError(f"{what} {path} is {img.shape[-2]}x{img.shape[-1]} (HxW), expected {hw[0]}x{hw[1]} "
-                         "(the size of the colour image)")
-    return img
+        raise DualHandError(f"{what} {path} could not be decoded (expected a PNG or JPEG image): {e}") from None
+
+def _save_png16(a, path):
+    "Write a uint16 array (H,W) or (H,W,3) as a 16-bit PNG (which Pillow cannot write in colour)"
+    import struct, zlib
+    a = np.asarray(a, dtype='>u2'); H, W = a.shape[:2]
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+    hdr = struct.pack('>IIBBBBB', W, H, 16, 2 if a.ndim == 3 else 0, 0, 0, 0)
+    raw = b''.join(b'\x00' + a[y].tobytes() for y in range(H))
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', hdr) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
 
 # %% ../nbs/03_datasets.ipynb #3ddaf152
 def crop_box(uv,            # (21,2) 2D joints in image pixels (non-finite rows are ignored)
