@@ -11,8 +11,8 @@ from .hand import from_25d, ROOT
 
 # %% auto #0
 __all__ = ['decoder_output', 'pck_threshold', 'pck_2d', 'keypoints_3d', 'joint_errors_3d', 'epe_3d', 'auc_thresholds',
-           'pck_3d_curve', 'auc', 'auc_3d', 'procrustes_align', 'pa_epe_3d', 'evaluate', 'HandMetric', 'PCK2D', 'EPE3D',
-           'PAEPE3D', 'AUC3D', 'hand_metrics']
+           'pck_3d_curve', 'auc', 'auc_3d', 'procrustes_align', 'pa_epe_3d', 'finite_rows', 'evaluate', 'HandMetric',
+           'PCK2D', 'EPE3D', 'PAEPE3D', 'AUC3D', 'hand_metrics']
 
 # %% ../nbs/13_metrics.ipynb #f7d1ea38
 def decoder_output(pred:dict) -> dict:
@@ -63,7 +63,7 @@ def epe_3d(p:torch.Tensor, # (B,J,3) predicted joints (mm)
     "Mean end-point error (mm) over the joints that count"
     vis = _vis(vis, p)
     n = vis.sum()
-    return (joint_errors_3d(p, t) * vis).sum() / n if n > 0 else torch.tensor(math.nan)
+    return torch.where(vis, joint_errors_3d(p, t), 0.).sum() / n if n > 0 else torch.tensor(math.nan)
 
 # %% ../nbs/13_metrics.ipynb #62989e55
 def auc_thresholds(lo:float=20., hi:float=50., step:float=0.1) -> torch.Tensor:
@@ -127,24 +127,31 @@ def _img_size(y, img_size, stride):
 def _cat(ds, keys):
     return {k: torch.cat([d[k] for d in ds]) for k in keys if k in ds[0]}
 
+def finite_rows(p3:torch.Tensor) -> torch.Tensor:
+    "(B,) bool: the samples whose predicted 3D joints (B,J,3) are all finite"
+    return torch.isfinite(p3).flatten(1).all(1)
+
 def evaluate(preds, # a decoder / streams dict, or a list of them (batches)
              targets, # a make_targets dict, or a list of them
              img_size:int=None, # input crop size S for PCK 2D (default: stride * heatmap size)
              frac:float=0.05, stride:float=4., use_vis:bool=True, # 3D metrics over visible joints only
             ) -> dict:
-    "All metrics of a prediction set: pck2d, epe3d (mm), auc_20_50, auc_0_50, pa_epe3d (mm), n"
+    "All metrics of a prediction set: pck2d, epe3d (mm), auc_20_50, auc_0_50, pa_epe3d (mm), n, n_failed (non-finite)"
     preds = [decoder_output(p) for p in (preds if isinstance(preds, (list, tuple)) else [preds])]
     targets = list(targets) if isinstance(targets, (list, tuple)) else [targets]
     S = _img_size(preds[0], img_size, stride)
     y, t = _cat(preds, _PRED_KEYS), _cat(targets, _TGT_KEYS)
     with torch.no_grad():
         p3, t3 = keypoints_3d(y, t)
-        v3 = t.get('vis') if use_vis else None
-        err = joint_errors_3d(p3, t3)
+        ok = finite_rows(p3) & torch.isfinite(y['uv']).flatten(1).all(1)   # a non-finite prediction is a failure
+        v3 = _vis(t.get('vis') if use_vis else None, p3)
+        vok = v3 & ok[:, None]                                              # EPEs: over the finite predictions
+        err = torch.where(ok[:, None], joint_errors_3d(p3, t3), math.inf)  # PCK / AUC: failures beyond every threshold
         return dict(pck2d=pck_2d(y['uv'], t['uv'], t.get('vis'), pck_threshold(S, frac)).item(),
-                    epe3d=epe_3d(p3, t3, v3).item(),
+                    epe3d=epe_3d(p3, t3, vok).item(),
                     auc_20_50=auc_3d(err, 20, 50, v3).item(), auc_0_50=auc_3d(err, 0, 50, v3).item(),
-                    pa_epe3d=pa_epe_3d(p3, t3, v3).item(), n=len(y['uv']))
+                    pa_epe3d=pa_epe_3d(torch.where(ok[:, None, None], p3, t3), t3, vok).item(), n=len(y['uv']),
+                    n_failed=int((~ok).sum()))
 
 # %% ../nbs/13_metrics.ipynb #5f034362
 class HandMetric(Metric):
@@ -180,8 +187,8 @@ class EPE3D(HandMetric):
     "Mean 3D end-point error (mm), 2.5D protocol (true root depth and scale)"
     def stats(self, y, t):
         p3, t3 = keypoints_3d(y, t)
-        v = self._v3(t, p3)
-        return torch.stack([(joint_errors_3d(p3, t3) * v).sum(1), v.sum(1)], 1)
+        v = self._v3(t, p3) & finite_rows(p3)[:, None]             # over the finite predictions
+        return torch.stack([torch.where(v, joint_errors_3d(p3, t3), 0.).sum(1), v.sum(1)], 1)
     def finish(self, s): return (s[0] / s[1]).item() if s[1] > 0 else math.nan
     @property
     def name(self): return 'epe3d'
@@ -190,8 +197,10 @@ class PAEPE3D(EPE3D):
     "Mean 3D end-point error (mm) after Procrustes alignment"
     def stats(self, y, t):
         p3, t3 = keypoints_3d(y, t)
-        v = self._v3(t, p3)
-        return torch.stack([(joint_errors_3d(procrustes_align(p3, t3, v), t3) * v).sum(1), v.sum(1)], 1)
+        ok = finite_rows(p3)
+        v = self._v3(t, p3) & ok[:, None]
+        p3 = torch.where(ok[:, None, None], p3, t3)                 # no NaN into the SVD; excluded by v
+        return torch.stack([torch.where(v, joint_errors_3d(procrustes_align(p3, t3, v), t3), 0.).sum(1), v.sum(1)], 1)
     @property
     def name(self): return 'pa_epe3d'
 
@@ -202,7 +211,7 @@ class AUC3D(HandMetric):
     def stats(self, y, t):
         p3, t3 = keypoints_3d(y, t)
         v = self._v3(t, p3)
-        e = joint_errors_3d(p3, t3)
+        e = torch.where(finite_rows(p3)[:, None], joint_errors_3d(p3, t3), math.inf)   # failures: beyond every threshold
         th = self.th.to(e)
         idx = torch.bucketize(e, th)                # first threshold >= error: counted from there on
         hist = torch.zeros(len(e), len(th) + 1, device=e.device).scatter_add_(1, idx, v.float())
