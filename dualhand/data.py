@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_data.ipynb #8cae70b7
 from __future__ import annotations
-import json, os, random, shutil, time
+import json, os, random, shutil, time, zipfile, zlib
+from glob import escape as glob_escape
 from pathlib import Path
 import numpy as np
 import torch
@@ -12,10 +13,12 @@ from fastai.data.load import DataLoader
 from fastcore.basics import chunked
 from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
+from .guards import DualHandError, check_output
 
 # %% auto #0
-__all__ = ['SYNTH_SEEDS', 'SYNTH_N', 'READERS', 'HandDL', 'Unlabelled', 'Paired', 'source_dls', 'finetune_dls', 'eval_dl',
-           'get_dataset', 'InMemory', 'write_cache', 'CropCache', 'loader_speed']
+__all__ = ['SYNTH_SEEDS', 'SYNTH_N', 'READERS', 'CACHE_FORMAT', 'HandDL', 'Unlabelled', 'Paired', 'source_dls', 'finetune_dls',
+           'eval_dl', 'get_dataset', 'InMemory', 'describe', 'cache_identity', 'write_cache', 'CropCache',
+           'loader_speed']
 
 # %% ../nbs/05_data.ipynb #4d5bd123
 class HandDL(DataLoader):
@@ -51,7 +54,7 @@ class Unlabelled(torch.utils.data.Dataset):
 class Paired(torch.utils.data.Dataset):
     "Item i: (a random labelled `source` sample, `target` sample i); an epoch is one pass over `target`"
     def __init__(self, source, target, seed=0):
-        if len(source) == 0 or len(target) == 0: raise ValueError("Paired: source and target must not be empty")
+        if len(source) == 0 or len(target) == 0: raise DualHandError("Paired: source and target must not be empty")
         self.source, self.target, self.seed, self.epoch = source, target, seed, 0
     def __len__(self): return len(self.target)
     def __getitem__(self, i):
@@ -68,7 +71,7 @@ def _dl(ds, bs, shuffle, num_workers, seed, device, drop_last=False, n_inp=1):
 def _check(ds, keys, what):
     s = ds[0]
     missing = [k for k in keys if k not in s]
-    if missing: raise ValueError(f"{what}: samples of {ds!r} lack {missing} (have {sorted(s)})")
+    if missing: raise DualHandError(f"{what}: samples of {ds!r} lack {missing} (have {sorted(s)})")
 
 def source_dls(train, valid, bs=32, num_workers=0, seed=0, device=None, valid_bs=None):
     "(a) labelled source batches for pre-training (`train` needs rgb, depth, mask, pose) + (c) `valid` evaluation batches"
@@ -104,23 +107,24 @@ def get_dataset(name, split='train', root=None,
     from dualhand import datasets
     from dualhand.synth import SynthHands
     name = name.lower()
+    if n is not None and (not isinstance(n, int) or n < 1): raise DualHandError(f"n={n!r}: expected an integer >= 1 (or None: all)")
     splits = ('train', 'valid', 'test') if name in ('synth', 'synth-real') else ('train', 'test')
-    if split not in splits: raise ValueError(f"split of {name!r} must be one of {splits}, got {split!r}")
-    if synth and name not in ('synth', 'synth-real'): raise ValueError(f"{sorted(synth)}: SynthHands options, not for {name!r}")
+    if split not in splits: raise DualHandError(f"split of {name!r} must be one of {splits}, got {split!r}")
+    if synth and name not in ('synth', 'synth-real'): raise DualHandError(f"{sorted(synth)}: SynthHands options, not for {name!r}")
     if name == 'cache':
-        if root is None: raise ValueError("dataset 'cache' needs root= the folder written by `dualhand prepare`")
+        if root is None: raise DualHandError("dataset 'cache' needs root= the folder written by `dualhand prepare`")
         ds = CropCache(root)
         if size is not None and size != ds.size:
-            raise ValueError(f"crop cache {ds.path} holds {ds.size} px crops, but size {size} was asked for (the network's "
+            raise DualHandError(f"crop cache {ds.path} holds {ds.size} px crops, but size {size} was asked for (the network's "
                              f"input size: --size, the preset's or the checkpoint's): write a cache at that size "
                              f"(`dualhand prepare ... --size {size} --out NEW_FOLDER`) or ask for size {ds.size}")
     elif name in ('synth', 'synth-real'):
         return SynthHands(n or SYNTH_N[split], 'synthetic' if name == 'synth' else 'real', SYNTH_SEEDS[name, split],
                           size or 256, **synth)
     elif name in READERS:
-        if root is None: raise ValueError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
+        if root is None: raise DualHandError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
         ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256)
-    else: raise ValueError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
+    else: raise DualHandError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
     return ds if n is None or n >= len(ds) else torch.utils.data.Subset(ds, range(n))
 
 # %% ../nbs/05_data.ipynb #a1b2c3d5
@@ -128,7 +132,7 @@ class InMemory(torch.utils.data.Dataset):
     "Every sample of `ds` rendered or read once and held in memory as stacked tensors"
     def __init__(self, ds, # any dataset of sample dicts (SynthHands renders in batches of `bs`)
                  bs:int=256):
-        if len(ds) == 0: raise ValueError(f"InMemory: {ds!r} is empty")
+        if len(ds) == 0: raise DualHandError(f"InMemory: {ds!r} is empty")
         batch = getattr(ds, 'render_batch', None) or (lambda idx: torch.utils.data.default_collate([ds[j] for j in idx]))
         parts = [batch(list(range(i, min(i + bs, len(ds))))) for i in progress_bar(range(0, len(ds), bs), leave=False)]
         self.data, self.source = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}, repr(ds)
@@ -139,30 +143,80 @@ class InMemory(torch.utils.data.Dataset):
 # %% ../nbs/05_data.ipynb #cb43e90d
 _ARRAYS = {'rgb': np.uint8, 'depth': np.float16, 'mask': np.uint8}
 _LABELS = ('uv', 'xyz', 'K', 'vis')
+CACHE_FORMAT = 2   # version of the cache's layout; a cache records it with what made it
 
-def write_cache(ds, path, bs=64, num_workers=0, overwrite=False):
+def describe(ds) -> str:
+    "What dataset `ds` is, stably (no memory address): the reader with its resolved root, split, size and options"
+    from dualhand.datasets import HandDataset
+    if isinstance(ds, torch.utils.data.Subset):
+        idx = [int(i) for i in ds.indices]
+        return describe(ds.dataset) + (f"[:{len(idx)}]" if idx == list(range(len(idx))) else
+                                       f"[{len(idx)} indices {zlib.crc32(str(idx).encode()):08x}]")
+    if isinstance(ds, HandDataset):
+        opts = ''.join(f", {k}={getattr(ds, k)!r}" for k in ('pad', 'versions', 'camera', 'sequences', 'subset', 'bad')
+                       if hasattr(ds, k))
+        return f"{type(ds).__name__}({str(ds.root.resolve())!r}, {ds.split!r}, size={ds.size}{opts})"
+    return repr(ds)
+
+def cache_identity(ds) -> dict:
+    "What makes a crop cache: the format version, the dataset (`describe`), its length and crop size"
+    return dict(format=CACHE_FORMAT, source=describe(ds), n=len(ds), size=int(ds[0]['rgb'].shape[-1]))
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except (PermissionError, OSError): return True
+    return True
+
+def _clean_leftovers(path:Path):
+    "Remove `<path>.tmpPID` folders of writers that are no longer running (an interrupted `dualhand prepare`)"
+    for tmp in path.parent.glob(glob_escape(path.name) + '.tmp*'):
+        pid = tmp.name[len(path.name) + 4:]
+        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)): shutil.rmtree(tmp, ignore_errors=True)
+
+def write_cache(ds, path, bs=64, num_workers=0,
+                overwrite=False): # rebuild a cache made from something else (else: an error naming the difference)
     "Crop every sample of `ds` into a memory-mapped cache at `path` (the `dualhand prepare` step); returns the path"
     path = Path(path)
-    if (path / 'meta.json').exists() and not overwrite: return path
+    if len(ds) == 0: raise DualHandError(f"write_cache: {describe(ds)} has no samples")
+    inputs = [getattr(d, k, None) for d in (ds, getattr(ds, 'dataset', None)) for k in ('root', 'path')]
+    check_output(path, inputs, overwrite, '--out', 'dir', resume=True)   # the dataset's own folder is never written
+    _clean_leftovers(path)
+    want = cache_identity(ds)
+    if path.exists() and any(path.iterdir()):
+        if not (path / 'meta.json').exists():
+            raise DualHandError(f"--out {path} is a folder that is not a crop cache (no meta.json): choose another --out")
+        try: have = json.loads((path / 'meta.json').read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError): have = {}
+        diff = [k for k in want if have.get(k) != want[k]]
+        if not diff: return path                                           # the same cache: reused
+        if not overwrite:
+            d = '; '.join(f"{k}: {have.get(k, '(missing)')!r} in the cache, {want[k]!r} asked for" for k in diff)
+            raise DualHandError(f"--out {path} holds a crop cache of something else ({d}): pass --overwrite to rebuild "
+                                "it, or choose another --out")
     first, n = ds[0], len(ds)
     keys = [k for k in _ARRAYS if k in first]
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    arrays = {k: np.lib.format.open_memmap(tmp / f'{k}.npy', 'w+', _ARRAYS[k], (n,) + tuple(first[k].shape)) for k in keys}
-    labels = {k: np.zeros((n,) + tuple(first[k].shape), first[k].numpy().dtype) for k in _LABELS if k in first}
-    dl = HandDL(ds, bs=bs, num_workers=num_workers, shuffle=False)
-    i = 0
-    for (b,) in progress_bar(dl, leave=False):
-        m = len(b['rgb'])
-        for k in keys: arrays[k][i:i+m] = b[k].numpy()
-        for k in labels: labels[k][i:i+m] = b[k].numpy()
-        i += m
-    for a in arrays.values(): a.flush()
-    np.savez(tmp / 'labels.npz', **labels)
-    (tmp / 'meta.json').write_text(json.dumps(dict(n=n, size=int(first['rgb'].shape[-1]), keys=keys + list(labels),
-                                                   source=repr(ds))))
-    if path.exists(): shutil.rmtree(path)
-    tmp.rename(path)
+    try:
+        arrays = {k: np.lib.format.open_memmap(tmp / f'{k}.npy', 'w+', _ARRAYS[k], (n,) + tuple(first[k].shape)) for k in keys}
+        labels = {k: np.zeros((n,) + tuple(first[k].shape), first[k].numpy().dtype) for k in _LABELS if k in first}
+        dl = HandDL(ds, bs=bs, num_workers=num_workers, shuffle=False)
+        i = 0
+        for (b,) in progress_bar(dl, leave=False):
+            m = len(b['rgb'])
+            for k in keys: arrays[k][i:i+m] = b[k].numpy()
+            for k in labels: labels[k][i:i+m] = b[k].numpy()
+            i += m
+        for a in arrays.values(): a.flush()
+        del arrays
+        np.savez(tmp / 'labels.npz', **labels)
+        (tmp / 'meta.json').write_text(json.dumps(dict(want, keys=keys + list(labels))))
+        if path.exists(): shutil.rmtree(path)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)                             # nothing half-written stays behind
+        raise
     return path
 
 class CropCache(torch.utils.data.Dataset):
@@ -172,9 +226,19 @@ class CropCache(torch.utils.data.Dataset):
         meta = self.path / 'meta.json'
         if not meta.exists(): raise FileNotFoundError(f"no crop cache at {self.path} (expected meta.json: "
                                                       "run `dualhand prepare` / write_cache first)")
-        self.meta = json.loads(meta.read_text())
-        self.arrays = {k: np.load(self.path / f'{k}.npy', mmap_mode='r') for k in _ARRAYS if k in self.meta['keys']}
-        with np.load(self.path / 'labels.npz') as f: self.labels = {k: torch.from_numpy(f[k]) for k in f.files}
+        try:
+            self.meta = json.loads(meta.read_text())
+            self.arrays = {k: np.load(self.path / f'{k}.npy', mmap_mode='r') for k in _ARRAYS if k in self.meta['keys']}
+            with np.load(self.path / 'labels.npz') as f: self.labels = {k: torch.from_numpy(f[k]) for k in f.files}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise DualHandError(f"crop cache {self.path} is damaged ({type(e).__name__}: {e}): write it again with "
+                                "`dualhand prepare ... --overwrite`") from None
+        if self.meta.get('format', 1) > CACHE_FORMAT:
+            raise DualHandError(f"crop cache {self.path} has format {self.meta['format']}, newer than this dualhand's "
+                                f"{CACHE_FORMAT}: upgrade dualhand or write the cache again")
+        short = {k: len(a) for k, a in {**self.arrays, **self.labels}.items() if len(a) != self.meta['n']}
+        if short: raise DualHandError(f"crop cache {self.path} is damaged: meta.json says {self.meta['n']} samples, "
+                                      f"the arrays hold {short}: write it again with `dualhand prepare ... --overwrite`")
         self.size = int(self.meta.get('size') or self.arrays['rgb'].shape[-1])   # crop side S
 
     def __len__(self): return self.meta['n']

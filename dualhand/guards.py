@@ -135,16 +135,24 @@ def float_arg(lo=None, hi=None, lo_open=False):
     return parse
 
 # %% ../nbs/00a_guards.ipynb #a0c1e2e6
-def _norm(v): return list(v) if isinstance(v, tuple) else v
+def _norm(v, path=False):
+    if path and isinstance(v, (str, Path)): return str(Path(v).resolve())
+    return list(v) if isinstance(v, tuple) else v
+
+_MISSING = '(missing)'
 
 def check_config(saved:dict,       # the checkpoint's configuration
                  requested:dict,   # the configuration asked for now
                  path='',          # the checkpoint, for messages
                  ignore=(),        # keys that may differ
+                 paths=(),         # keys holding file paths: compared after resolving them
                 ):
-    "Nothing if `saved` and `requested` agree on every key both have (less `ignore`), else a DualHandError naming them"
-    diff = [k for k in sorted(set(saved or {}) & set(requested)) if k not in ignore and _norm(saved[k]) != _norm(requested[k])]
+    "Nothing if `saved` and `requested` agree on every key (less `ignore`), else a DualHandError naming them"
+    saved = saved or {}
+    keys = sorted(set(saved) | set(requested))
+    diff = [k for k in keys if k not in ignore and
+            _norm(saved.get(k, _MISSING), k in paths) != _norm(requested.get(k, _MISSING), k in paths)]
     if diff:
-        d = '; '.join(f"{k}: {saved[k]!r} in the checkpoint, {requested[k]!r} now" for k in diff)
+        d = '; '.join(f"{k}: {saved.get(k, _MISSING)!r} in the checkpoint, {requested.get(k, _MISSING)!r} now" for k in diff)
         raise DualHandError(f"--resume: {path} was made with another configuration ({d}); resume with its settings, or "
                             "start a new run (another --out, or --overwrite)")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_pretrain.ipynb #52cc9a7f
 from __future__ import annotations
-import json, math, os, time, warnings
+import json, math, os, sys, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
@@ -24,13 +24,15 @@ from .augment import random_geometry, texture_rgb, texture_depth
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
+from .guards import DualHandError, check_output, read_checkpoint, check_config
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'pretrain_config', 'float_batch', 'inside_crop', 'training_views', 'DualModalPretrain',
-           'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint',
-           'read_history', 'EpochLog', 'Checkpoint', 'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast',
-           'fast_path', 'compile_or_eager', 'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain',
-           'evaluate_model', 'mean_pose_reference', 'run_pretrain']
+__all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'check_numbers', 'float_batch', 'inside_crop',
+           'training_views', 'DualModalPretrain', 'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms',
+           'save_checkpoint', 'load_checkpoint', 'read_history', 'EpochLog', 'Checkpoint', 'StopOnNonFinite',
+           'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
+           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'evaluate_model',
+           'mean_pose_reference', 'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
@@ -59,7 +61,19 @@ def pretrain_config(preset='cpu', row='ours', **overrides):
     if cfg.get('schedule') not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.get('schedule')!r}")
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
-    return {**cfg, **overrides}
+    return check_numbers({**cfg, **overrides})
+
+def check_numbers(cfg:dict) -> dict:
+    "`cfg` if its numbers can be trained with (epochs, bs >= 1; lr > 0 and finite; size a multiple of 32), else a DualHandError naming the key"
+    def bad(k, want): raise DualHandError(f"{k}={cfg[k]!r}: expected {want}")
+    for k in ('epochs', 'bs', 'decoder_width'):
+        if k in cfg and not (isinstance(cfg[k], int) and cfg[k] >= 1): bad(k, 'an integer >= 1')
+    for k in ('lr', 'eps'):
+        if k in cfg and not (isinstance(cfg[k], (int, float)) and math.isfinite(cfg[k]) and cfg[k] > 0):
+            bad(k, 'a finite number > 0')
+    if 'size' in cfg and not (isinstance(cfg['size'], int) and cfg['size'] >= 32 and cfg['size'] % 32 == 0):
+        bad('size', 'a multiple of 32 (the encoder halves the input five times)')
+    return cfg
 
 # %% ../nbs/14_pretrain.ipynb #3cf0c84f
 def float_batch(b):
@@ -187,12 +201,19 @@ def save_checkpoint(learn, path, epoch):
                 'epoch': epoch, 'config': getattr(learn, 'config', None), 'rng': _rng_state(learn)}, tmp)
     os.replace(tmp, path)
 
-def load_checkpoint(learn, path, with_opt=True):
+def load_checkpoint(learn, path, with_opt=True,
+                    check:bool=False): # refuse a checkpoint whose configuration differs from `learn.config`
     "Load a checkpoint written by `save_checkpoint` (with the optimiser and random states unless `with_opt=False`); returns its epoch"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    getattr(learn.model, 'module', learn.model).load_state_dict(state['model'])
+    state = read_checkpoint(path, 'checkpoint')
+    if check:
+        cfg = getattr(learn, 'config', None) or {}
+        constant = cfg.get('schedule', 'step') == 'step' and not cfg.get('milestones')   # lr does not depend on epochs
+        check_config(state.get('config'), cfg, path, ignore=('epochs',) if constant else (), paths=('init', 'checkpoint'))
+    try: getattr(learn.model, 'module', learn.model).load_state_dict(state['model'])
+    except RuntimeError as e:
+        raise DualHandError(f"checkpoint {path} does not fit this network (another arch or decoder width?): "
+                            f"{str(e).splitlines()[0]}") from None
     if with_opt and state.get('opt') is not None:
         if learn.opt is None: learn.create_opt()
         learn.opt.load_state_dict(state['opt'])
@@ -230,6 +251,14 @@ class Checkpoint(Callback):
     def after_cancel_epoch(self): self.skipped = True
     def after_epoch(self):
         if not self.skipped: save_checkpoint(self.learn, self.learn.path / self.fname, self.epoch)
+
+class StopOnNonFinite(Callback):
+    "Stop the fit at the first non-finite training loss, before its backward pass; records where in `self.where`"
+    def before_fit(self): self.where = None
+    def after_loss(self):
+        if self.training and not torch.isfinite(self.loss).all():
+            self.where = dict(epoch=self.epoch, batch=self.iter, loss=float(self.loss.detach().float().mean()))
+            raise CancelFitException()
 
 # %% ../nbs/14_pretrain.ipynb #8fbec801
 def native_bf16(device) -> bool:
@@ -292,12 +321,12 @@ def multistep(lr, milestones, epochs):
 def warm_start(model:nn.Module, path) -> nn.Module:
     "Load the weights of checkpoint `path` (a `save_checkpoint` file or a plain state dict) into `model`, nothing else"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"init={str(path)!r}: no such checkpoint to start from")
-    state = torch.load(path, map_location='cpu', weights_only=False)
+    state = read_checkpoint(path, '--init', need_model=False)
     state = state.get('model', state) if isinstance(state, dict) else state
     try: model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as e:
-        raise ValueError(f"init={str(path)!r} does not fit this network (another arch or decoder width?): {str(e).splitlines()[0]}")
+        raise DualHandError(f"--init {path} does not fit this network (another arch or decoder width?): "
+                            f"{str(e).splitlines()[0]}") from None
     return model
 
 def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **overrides) -> Learner:
@@ -309,7 +338,7 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **over
     loss = DualHandLoss(lambda_c=cfg['lambda_c'], streams=cfg['streams'], contrastive=cfg['contrastive'])
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in term_names(cfg['streams'], cfg['contrastive'])]
     cbs = [DualModalPretrain(cfg['streams'], cfg['contrastive'], cfg['p_geom'], cfg['seed']), LogLossTerms(), Checkpoint(),
-           EpochLog()]
+           EpochLog(), StopOnNonFinite()]
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8), lr=cfg['lr'],
                     wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -318,15 +347,37 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **over
 def fit_pretrain(learn, epochs=None, resume=False):
     "Train `learn` for `epochs` (default: the config's) with the config's schedule, resuming from `last.pth`"
     cfg = learn.config
-    epochs = epochs or cfg['epochs']
+    epochs = cfg['epochs'] if epochs is None else epochs
+    if not (isinstance(epochs, int) and epochs >= 1): raise DualHandError(f"epochs={epochs!r}: expected an integer >= 1")
     start = 0
     ckpt = learn.path / 'last.pth'
-    if resume and ckpt.exists(): start = load_checkpoint(learn, ckpt) + 1
+    if resume and ckpt.exists(): start = load_checkpoint(learn, ckpt, check=True) + 1
+    elif resume and not rank_distrib(): print(f"resume: no checkpoint in {learn.path}, starting a fresh run", file=sys.stderr)
+    learn.resumed_from = start
     if start >= epochs: return learn
-    if cfg.get('schedule', 'step') == 'one_cycle': learn.fit_one_cycle(epochs, cfg['lr'], start_epoch=start); return learn
-    milestones = [round(m * epochs / cfg['epochs']) for m in cfg['milestones']]   # same fractions for shorter runs
-    learn.fit(epochs, cbs=ParamScheduler({'lr': multistep(cfg['lr'], milestones, epochs)}), start_epoch=start)
+    if cfg.get('schedule', 'step') == 'one_cycle': learn.fit_one_cycle(epochs, cfg['lr'], start_epoch=start)
+    else:
+        milestones = [round(m * epochs / cfg['epochs']) for m in cfg['milestones']]   # same fractions for shorter runs
+        learn.fit(epochs, cbs=ParamScheduler({'lr': multistep(cfg['lr'], milestones, epochs)}), start_epoch=start)
+    stop = next((cb.where for cb in learn.cbs if isinstance(cb, StopOnNonFinite) and cb.where), None)
+    if stop:
+        kept = (f"{ckpt} keeps epoch {stop['epoch'] - 1}, the last good one" if stop['epoch'] > 0 and ckpt.exists()
+                else "no epoch was completed, so no checkpoint was written")
+        raise DualHandError(f"training diverged: the loss was {stop['loss']} at epoch {stop['epoch']}, batch "
+                            f"{stop['batch']} (learning rate {cfg['lr']:g}: try a lower --lr); {kept}")
     return learn
+
+def open_run(path,              # the run's folder
+             inputs=(),         # files the run reads (a checkpoint to start from): never inside `path`
+             resume=False, overwrite=False) -> Path:
+    "Check the run folder before any work (`check_output`); with `overwrite`, remove the previous run's records"
+    if resume and overwrite: raise DualHandError("--resume and --overwrite: choose one")
+    path = check_output(path, inputs, overwrite, '--out', 'dir', resume, RUN_FILES)
+    if overwrite and not rank_distrib():
+        for f in RUN_FILES: (path / f).unlink(missing_ok=True)
+    return path
+
+RUN_FILES = ('last.pth', 'history.jsonl', 'results.json')   # what a run writes into its folder
 
 # %% ../nbs/14_pretrain.ipynb #a5157f46
 @torch.no_grad()
@@ -361,14 +412,16 @@ def mean_pose_reference(train, # labelled training set: the mean is taken over i
 
 def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrain', epochs=None, resume=False,
                  device=None, num_workers=0, quiet=False,
+                 overwrite=False, # replace a previous run in `path` (else it must be resumed)
                  valid=None, # labelled dataset evaluated after every epoch (default: the first of `tests`)
                  **overrides):
     "Pre-train row `row` on `train`, evaluate on each dataset of `tests` ({name: ds}); returns (learn, results or None off process 0)"
     from dualhand.data import source_dls
     from dualhand.distributed import setup_distributed, distributed
     if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
-    device = device or setup_distributed()      # under torchrun / accelerate launch: this process's GPU
     cfg = pretrain_config(preset, row, **overrides)
+    open_run(path, [cfg['init']], resume, overwrite)            # before any work
+    device = device or setup_distributed()      # under torchrun / accelerate launch: this process's GPU
     valid = valid or next(iter(tests.values()))
     dls = source_dls(train, valid, bs=cfg['bs'], num_workers=num_workers, seed=cfg['seed'], device=device)
     learn = pretrain_learner(dls, preset, row, path=path, **overrides)
@@ -380,6 +433,7 @@ def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrai
     if rank_distrib(): return learn, None
     res = {name: evaluate_model(learn.model, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
+    res['resumed_from_epoch'] = learn.resumed_from                # 0: trained from the start in this call
     res['config'] = {k: list(v) if isinstance(v, tuple) else v for k, v in learn.config.items()}
     res['history'] = read_history(learn.path / 'history.jsonl')
     Path(path).mkdir(parents=True, exist_ok=True)
