@@ -18,7 +18,9 @@ from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
-                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path, EpochLog, read_history)
+                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path, EpochLog, read_history,
+                               StopOnNonFinite, open_run, check_numbers)
+from .guards import DualHandError, read_checkpoint
 from .data import InMemory
 
 # %% auto #0
@@ -55,7 +57,7 @@ def finetune_config(preset='cpu', use_ll=True, use_ld=True,
                lambda_sd=0.2, lambda_l=1., lambda_m=100., lambda_d=50., p_geom=0.5, p_texture=0.5, milestones=(), seed=0, bf16=None)
     unknown = set(overrides) - set(cfg)
     if unknown: raise ValueError(f"unknown fine-tuning configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
-    return {**cfg, **overrides}
+    return check_numbers({**cfg, **overrides})
 
 # %% ../nbs/22_finetune.ipynb #2c93cf94
 @torch.no_grad()
@@ -183,18 +185,20 @@ class SelfDistillFinetune(Callback):
 # %% ../nbs/22_finetune.ipynb #fdb6e166
 MODEL_KEYS = ('arch', 'size', 'decoder_width', 'stop_grad', 'pretrained')
 
-def model_from_checkpoint(path, device='cpu'):
+def model_from_checkpoint(path, device='cpu', what='checkpoint'):
     "(DualHandNet with the weights of checkpoint `path`, its configuration dict)"
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path} (expected a last.pth written by "
-                                                   "`dualhand pretrain` / `dualhand finetune`)")
-    state = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(state, dict) or 'model' not in state:
-        raise ValueError(f"{path} is not a dualhand checkpoint (expected a dict with 'model', 'config')")
+    state = read_checkpoint(path, what)
     cfg = state.get('config') or {}
-    net = DualHandNet(cfg.get('arch', 'resnet18'), decoder_width=cfg.get('decoder_width', 256),
-                      stop_grad=cfg.get('stop_grad', True))
-    net.load_state_dict(state['model'])
+    try: net = DualHandNet(cfg.get('arch', 'resnet18'), decoder_width=cfg.get('decoder_width', 256),
+                           stop_grad=cfg.get('stop_grad', True))
+    except (ValueError, KeyError, TypeError) as e:
+        raise DualHandError(f"{what} {path}: its configuration names a network dualhand cannot build: {e}") from None
+    try: net.load_state_dict(state['model'])
+    except RuntimeError as e:
+        raise DualHandError(f"{what} {path}: its weights do not fit the network its configuration names "
+                            f"({cfg.get('arch', 'resnet18')}, decoder width {cfg.get('decoder_width', 256)}): "
+                            f"{str(e).splitlines()[0]}") from None
     return net.to(device), cfg
 
 def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled target validation)
@@ -215,7 +219,7 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
                         cfg['lambda_d'], stride=net.stride)
     metrics = hand_metrics(img_size=cfg['size']) + [LossTerm(n) for n in loss.names()]
     cbs = [SelfDistillFinetune(cfg['real_bn'], cfg['p_geom'], cfg['seed'], cfg['p_texture']), LogLossTerms(), Checkpoint(),
-           EpochLog()] + list(cbs or [])
+           EpochLog(), StopOnNonFinite()] + list(cbs or [])
     learn = Learner(dls, FinetuneStep(net), loss_func=loss, opt_func=partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8),
                     lr=cfg['lr'], wd=0., metrics=metrics, cbs=cbs, path=path, model_dir='.')
     learn.config = cfg
@@ -230,17 +234,16 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
                  tests:dict, # {name: labelled test dataset}; the first one is the validation set
                  preset='cpu', use_ll=True, use_ld=True, path='runs/finetune', epochs=None, resume=False,
                  device=None, num_workers=0, quiet=False, cbs=None,
+                 overwrite=False, # replace a previous run in `path` (else it must be resumed)
                  valid=None, # labelled target dataset evaluated after every epoch (default: the first of `tests`)
                  **overrides):
     "Fine-tune the network of `checkpoint` with Eq. 11, evaluate on `tests`; returns (learn, results)"
     from dualhand.data import finetune_dls
     path, checkpoint = Path(path), Path(checkpoint)
     if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
-    if (path / 'last.pth').resolve() == checkpoint.resolve():
-        raise ValueError(f"run_finetune: path={str(path)!r} holds the pre-training checkpoint {checkpoint}: "
-                         "fine-tune into another folder")
-    net, pre_cfg = model_from_checkpoint(checkpoint)
     cfg = finetune_config(preset, use_ll, use_ld, **overrides)
+    open_run(path, [checkpoint], resume, overwrite)             # before any work; never into the checkpoint's folder
+    net, pre_cfg = model_from_checkpoint(checkpoint, what='--checkpoint')
     if pre_cfg.get('size') and source[0]['rgb'].shape[-1] != pre_cfg['size']:
         raise ValueError(f"run_finetune: the checkpoint was trained at {pre_cfg['size']} px, the source dataset gives "
                          f"{source[0]['rgb'].shape[-1]} px crops: make the datasets with size={pre_cfg['size']}")
@@ -254,6 +257,7 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     else: fit_pretrain(learn, epochs, resume)
     res = {name: evaluate_model(learn.model.net, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
+    res['resumed_from_epoch'] = learn.resumed_from                # 0: trained from the start in this call
     res['config'] = _jsonable(learn.config)
     res['history'] = read_history(path / 'history.jsonl')
     path.mkdir(parents=True, exist_ok=True)
