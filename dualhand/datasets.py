@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_datasets.ipynb #5ef2900e
 from __future__ import annotations
-import json, math, pickle, random
+import json, math, pickle, random, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,11 +16,12 @@ from .kinematics import template_pose
 from .guards import DualHandError
 
 # %% auto #0
-__all__ = ['STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK_T', 'STB_SEQUENCES', 'UNITS_TO_MM', 'MVHAND_INTRINSICS',
-           'MVHAND_CAMERAS', 'decode_pil', 'read_image', 'crop_box', 'crop_matrix', 'warp_crop', 'crop_sample',
-           'mirror_sample', 'HandDataset', 'fake_pose', 'render_fake', 'rhd_depth', 'RHD', 'write_fake_rhd', 'FreiHAND',
-           'write_fake_freihand', 'rodrigues', 'stb_depth_to_colour', 'palm_to_wrist', 'STB', 'write_fake_stb',
-           'guess_unit', 'h3d_split', 'H3D', 'write_fake_h3d', 'mvhand_depth', 'MVHand', 'write_fake_mvhand']
+__all__ = ['MARGIN', 'BONE_MM', 'STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK_T', 'STB_SEQUENCES', 'UNITS_TO_MM',
+           'MVHAND_INTRINSICS', 'MVHAND_CAMERAS', 'decode_pil', 'read_image', 'crop_box', 'crop_matrix', 'warp_crop',
+           'crop_sample', 'mirror_sample', 'geometry_problems', 'check_units', 'HandDataset', 'fake_pose',
+           'render_fake', 'rhd_depth', 'RHD', 'write_fake_rhd', 'FreiHAND', 'write_fake_freihand', 'rodrigues',
+           'stb_depth_to_colour', 'palm_to_wrist', 'STB', 'write_fake_stb', 'guess_unit', 'h3d_split', 'H3D',
+           'write_fake_h3d', 'mvhand_depth', 'MVHand', 'write_fake_mvhand']
 
 # %% ../nbs/03_datasets.ipynb #d82abfd9
 _MODES = {'rgb': 'RGB', 'gray': 'L', 'unchanged': None}
@@ -62,8 +63,7 @@ def decode_pil(im,                 # an open PIL image
     if channels is not None and img.shape[0] not in channels:
         raise DualHandError(f"{what} has {img.shape[0]} channels, expected {' or '.join(map(str, channels))}")
     if hw is not None and tuple(img.shape[-2:]) != tuple(hw):
-        raise DualHandError(f"{what} is {img.shape[-2]}x{img.shape[-1]} (HxW), expected {hw[0]}x{hw[1]} "
-                            "(the size of the colour image)")
+        raise DualHandError(f"{what} is {img.shape[-2]}x{img.shape[-1]} (HxW), expected {hw[0]}x{hw[1]}")
     return img
 
 def read_image(path,               # a PNG or JPEG file
@@ -208,15 +208,63 @@ def _check_finite(a, path, what, labels=None):
         i = list(labels)[i] if labels is not None else i
         raise ValueError(f"{path}: {what} of sample {i} has NaN or inf values (expected finite keypoints)")
 
+MARGIN = 0.25   # a joint may lie this fraction of the image's larger side outside the image (cut-off fingers)
+BONE_MM = (10., 100.)   # plausible length of the middle finger's MCP->PIP bone (joints 9->10), mm
+
+def geometry_problems(uv,            # (N,J,2) 2D joints in image pixels
+                      xyz,           # (N,J,3) 3D joints in the camera frame, mm
+                      hw,            # image (height, width), or one per sample (None: size unknown, not checked)
+                      margin=MARGIN,
+                     ) -> list:
+    "For each sample, None if its geometry is possible, else what is wrong: a joint behind the camera or far outside the image"
+    uv, z = np.asarray(uv, dtype=np.float64), np.asarray(xyz, dtype=np.float64)[..., 2]
+    hws = [hw] * len(uv) if hw is None or np.ndim(hw[0]) == 0 else list(hw)
+    out = []
+    for n in range(len(uv)):
+        j = np.flatnonzero(~(z[n] > 0))
+        if len(j): out.append(f"joint {j[0]} has depth z = {z[n, j[0]]:.4g} mm (expected > 0: in front of the camera)"); continue
+        if hws[n] is None: out.append(None); continue
+        H, W = hws[n]
+        m = margin * max(H, W)
+        u, v = uv[n, :, 0], uv[n, :, 1]
+        far = np.flatnonzero(~((u >= -0.5 - m) & (u <= W - 0.5 + m) & (v >= -0.5 - m) & (v <= H - 0.5 + m)))
+        out.append(f"joint {far[0]} projects to ({u[far[0]]:.1f}, {v[far[0]]:.1f}) px, more than {m:.0f} px outside the "
+                   f"{H}x{W} image" if len(far) else None)
+    return out
+
+def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
+                path, unit): # the file and the unit it should hold, for the message
+    "Nothing if the median middle MCP->PIP bone is 10-100 mm, else a DualHandError: the file is not in `unit`"
+    if len(xyz_mm) == 0: return
+    bone = float(np.median(np.linalg.norm(np.asarray(xyz_mm)[:, 10] - np.asarray(xyz_mm)[:, 9], axis=-1)))
+    if not BONE_MM[0] <= bone <= BONE_MM[1]:
+        raise DualHandError(f"{path}: read as {unit}, the median middle-finger MCP->PIP bone is {bone:.4g} mm, expected "
+                            f"{BONE_MM[0]:g}-{BONE_MM[1]:g} mm: the file must hold {unit}")
+
 class HandDataset(Dataset):
     "Base of the readers: subclasses load annotations in `__init__` and implement `full(i)`; `[i]` is the crop"
-    layout = ''   # the expected folder layout, for error messages
-    def __init__(self, root, split='train', size=256, pad=1.5):
+    layout = ''        # the expected folder layout, for error messages
+    image_hw = None    # the (height, width) of the dataset's colour images, where the format promises one
+    def __init__(self, root, split='train', size=256, pad=1.5,
+                 bad='error'): # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
         name = type(self).__name__
         if split not in ('train', 'test'): raise ValueError(f"{name}: split must be 'train' or 'test', got {split!r}")
-        self.root, self.split, self.size, self.pad = Path(root), split, size, pad
+        if bad not in ('error', 'skip'): raise ValueError(f"{name}: bad must be 'error' or 'skip', got {bad!r}")
+        self.root, self.split, self.size, self.pad, self.bad, self.skipped = Path(root), split, size, pad, bad, []
         if not self.root.is_dir(): raise FileNotFoundError(f"{name} root folder not found: {self.root} "
                                                            f"(expected {self.layout})")
+
+    def _keep(self, problems, labels, path) -> np.ndarray:
+        "Indices of the samples without a problem; the others raise (bad='error') or are left out and counted"
+        bad = [n for n, p in enumerate(problems) if p]
+        if bad and self.bad == 'error':
+            raise DualHandError(f"{path}: sample {labels[bad[0]]}: {problems[bad[0]]} ({len(bad)} of {len(problems)} "
+                                "samples have impossible geometry; bad='skip' leaves them out)")
+        if bad:
+            self.skipped += [(labels[n], problems[n]) for n in bad]
+            warnings.warn(f"{type(self).__name__} {self.split}: skipped {len(bad)} of {len(problems)} samples with impossible "
+                          f"geometry in {path} (first: sample {labels[bad[0]]}: {problems[bad[0]]})")
+        return np.array([n for n, p in enumerate(problems) if not p], dtype=np.int64)
 
     def full(self, i):
         "Sample `i` on the full image (dataset handedness, float64 geometry) with a bool `left`"
@@ -227,6 +275,8 @@ class HandDataset(Dataset):
         if not -n <= i < n: raise IndexError(f"{type(self).__name__} index {i} out of range for {n} samples")
         s = self.full(i % n)
         left = s.pop('left')
+        p = geometry_problems(s['uv'][None], s['xyz'][None], tuple(s['rgb'].shape[-2:]))[0]
+        if p: raise DualHandError(f"{type(self).__name__} {self.root} sample {i % n}: {p}")
         s = crop_sample(s, self.size, self.pad)
         if left: s = mirror_sample(s)
         out = dict(rgb=s['rgb'], uv=s['uv'].float(), xyz=s['xyz'].float(), K=s['K'].float(), vis=s['vis'].bool())
@@ -327,8 +377,9 @@ def rhd_depth(png):
 class RHD(HandDataset):
     "RHD (`root` = RHD_published_v2): RGB, depth and mask of the hand with more mask pixels, mirrored if left"
     layout = "RHD_published_v2 with training/ and evaluation/, each with anno_*.pickle, color/, depth/, mask/"
-    def __init__(self, root, split='train', size=256, pad=1.5):
-        super().__init__(root, split, size, pad)
+    image_hw = (320, 320)
+    def __init__(self, root, split='train', size=256, pad=1.5, bad='error'):
+        super().__init__(root, split, size, pad, bad)
         name = {'train': 'training', 'test': 'evaluation'}[split]
         self.dir = _need(self.root / name, f"RHD {split} folder")
         path = self.dir / f'anno_{name}.pickle'
@@ -340,12 +391,17 @@ class RHD(HandDataset):
         self.uv_vis = _stack(get('uv_vis'), (42, 3), path, "'uv_vis'", self.ids)
         self.xyz = _stack(get('xyz'), (42, 3), path, "'xyz'", self.ids) * 1000.    # m -> mm
         self.K = _stack(get('K'), (3, 3), path, "'K'", self.ids)
+        check_units(self.xyz[:, 21:], path, 'metres')
+        hands = [geometry_problems(self.uv_vis[:, rows, :2], self.xyz[:, rows], self.image_hw)
+                 for rows in (slice(0, 21), slice(21, 42))]                   # which hand is used: decided by the mask
+        keep = self._keep([a if a and b else None for a, b in zip(*hands)], self.ids, path)   # both impossible
+        self.ids, self.uv_vis, self.xyz, self.K = [self.ids[k] for k in keep], self.uv_vis[keep], self.xyz[keep], self.K[keep]
 
     def __len__(self): return len(self.ids)
 
     def full(self, i):
         k = self.ids[i]
-        rgb = read_image(self.dir / 'color' / f'{k:05d}.png', what='RHD colour image')
+        rgb = read_image(self.dir / 'color' / f'{k:05d}.png', what='RHD colour image', hw=self.image_hw)
         hw = rgb.shape[-2:]
         depth = rhd_depth(read_image(self.dir / 'depth' / f'{k:05d}.png', 'unchanged', 'RHD depth image', (3, 4), hw))
         ids = read_image(self.dir / 'mask' / f'{k:05d}.png', 'unchanged', 'RHD mask', (1, 3), hw)[0]
@@ -393,8 +449,9 @@ def write_fake_rhd(root, n=2, seed=0):
 class FreiHAND(HandDataset):
     "FreiHAND (`root` = FreiHAND_pub_v2): 'train' = training (x `versions`), 'test' = evaluation; masks where present"
     layout = "FreiHAND_pub_v2 with training_{xyz,K}.json, training/rgb/, evaluation_{xyz,K}.json, evaluation/rgb/"
-    def __init__(self, root, split='train', size=256, pad=1.5, versions=4):
-        super().__init__(root, split, size, pad)
+    image_hw = (224, 224)
+    def __init__(self, root, split='train', size=256, pad=1.5, versions=4, bad='error'):
+        super().__init__(root, split, size, pad, bad)
         self.name = 'training' if split == 'train' else 'evaluation'
         p_xyz, p_K = self.root / f'{self.name}_xyz.json', self.root / f'{self.name}_K.json'
         xyz, K = _load_json(p_xyz, 'FreiHAND joints file'), _load_json(p_K, 'FreiHAND intrinsics file')
@@ -402,14 +459,21 @@ class FreiHAND(HandDataset):
         self.K = _stack(K, (3, 3), p_K, 'K')
         if len(self.xyz) != len(self.K):
             raise ValueError(f"{p_xyz} has {len(self.xyz)} samples but {p_K} has {len(self.K)} (expected the same)")
+        check_units(self.xyz, p_xyz, 'metres')
+        self.n_hands = len(self.xyz)                       # image of hand a, version v: a + v * n_hands
+        uv = np.einsum('nij,nkj->nki', self.K, self.xyz)
+        with np.errstate(divide='ignore', invalid='ignore'): uv = uv[..., :2] / uv[..., 2:]
+        self.hands = self._keep(geometry_problems(uv, self.xyz, self.image_hw), range(len(self.xyz)), p_xyz)
         self.versions = versions if split == 'train' else 1
         self.has_mask = (self.root / self.name / 'mask').is_dir()
 
-    def __len__(self): return len(self.xyz) * self.versions
+    def __len__(self): return len(self.hands) * self.versions
 
     def full(self, i):
-        a = i % len(self.xyz)
-        rgb = read_image(self.root / self.name / 'rgb' / f'{i:08d}.jpg', what='FreiHAND image')
+        v, a = divmod(i, len(self.hands))
+        a = int(self.hands[a])
+        rgb = read_image(self.root / self.name / 'rgb' / f'{a + v * self.n_hands:08d}.jpg', what='FreiHAND image',
+                         hw=self.image_hw)
         xyz, K = torch.from_numpy(self.xyz[a]), torch.from_numpy(self.K[a])
         s = dict(rgb=rgb, uv=project(xyz, K), xyz=xyz, K=K, vis=torch.ones(21, dtype=torch.bool), left=False)
         if self.has_mask:
@@ -466,8 +530,9 @@ def palm_to_wrist(xyz, f=1.):
 class STB(HandDataset):
     "STB (`root` holds labels/ and the sequence folders): left hands, mirrored; `camera` 'SK' (colour) or 'BB' (left)"
     layout = "the STB folder with labels/<Seq>_{SK,BB}.mat and <Seq>/{SK_color,BB_left}_<i>.png (or images/<Seq>/...)"
-    def __init__(self, root, split='train', size=256, pad=1.5, camera='SK', sequences=None, wrist_factor=1.):
-        super().__init__(root, split, size, pad)
+    image_hw = (480, 640)
+    def __init__(self, root, split='train', size=256, pad=1.5, camera='SK', sequences=None, wrist_factor=1., bad='error'):
+        super().__init__(root, split, size, pad, bad)
         if camera not in ('SK', 'BB'): raise ValueError(f"STB: camera must be 'SK' or 'BB', got {camera!r}")
         from scipy.io import loadmat
         self.camera, self.sequences = camera, tuple(sequences or STB_SEQUENCES[split])
@@ -485,8 +550,11 @@ class STB(HandDataset):
             _check_finite(xyz, path, 'handPara')
             xyz = torch.from_numpy(np.ascontiguousarray(xyz))
             if camera == 'SK': xyz = stb_depth_to_colour(xyz)
-            xyzs.append(palm_to_wrist(reorder(xyz, STB_TO_DUALHAND), wrist_factor))
-            self.items += [(seq, f) for f in range(len(xyz))]
+            xyz = palm_to_wrist(reorder(xyz, STB_TO_DUALHAND), wrist_factor)
+            check_units(xyz.numpy(), path, 'mm')
+            keep = self._keep(geometry_problems(project(xyz, self.K).numpy(), xyz.numpy(), self.image_hw), range(len(xyz)), path)
+            xyzs.append(xyz[torch.from_numpy(keep)])
+            self.items += [(seq, int(f)) for f in keep]
         self.xyz = torch.cat(xyzs) if xyzs else torch.zeros(0, 21, 3, dtype=torch.float64)
 
     def __len__(self): return len(self.items)
@@ -503,7 +571,7 @@ class STB(HandDataset):
         d = self.seq_dir(seq)
         if d is None: raise FileNotFoundError(f"STB image not found: {self.root / seq / name}, nor "
                                               f"{self.root / 'images' / seq / name} (expected {self.layout})")
-        rgb = read_image(d / name, what='STB image')
+        rgb = read_image(d / name, what='STB image', hw=self.image_hw)
         xyz = self.xyz[i]
         return dict(rgb=rgb, uv=project(xyz, self.K), xyz=xyz, K=self.K.clone(), vis=torch.ones(21, dtype=torch.bool),
                     left=True)
@@ -533,6 +601,12 @@ def write_fake_stb(root, n=1, seed=0, sequences=None):
 # %% ../nbs/03_datasets.ipynb #4b2fb96e
 UNITS_TO_MM = {'mm': 1., 'cm': 10., 'm': 1000.}
 
+def _image_size(path):
+    "(height, width) from the image file's header, None if it cannot be read (the read itself will say why)"
+    try:
+        with Image.open(path) as im: return im.size[::-1]
+    except Exception: return None
+
 def guess_unit(xyz, path=''):
     "Factor to mm of joints (N,21,3): the unit in which the median middle MCP->PIP bone is 10-100 mm"
     bone = float(np.median(np.linalg.norm(xyz[:, 10] - xyz[:, 9], axis=-1))) if len(xyz) else 30.
@@ -553,8 +627,8 @@ def h3d_split(entries, split, test_fraction=0.2, max_test=3200):
 class H3D(HandDataset):
     "Hand-3D-Studio (`root` = H3D_crop): the one-handed subset, split as Transfer-Learning-Library, mm"
     layout = "H3D_crop with annotation.json and part1/ .. part5/"
-    def __init__(self, root, split='train', size=256, pad=1.5, subset='noobject', unit=None):
-        super().__init__(root, split, size, pad)
+    def __init__(self, root, split='train', size=256, pad=1.5, subset='noobject', unit=None, bad='error'):
+        super().__init__(root, split, size, pad, bad)
         path = self.root / 'annotation.json'
         anno = _load_json(path, 'H3D annotation file')
         if not isinstance(anno, list): raise ValueError(f"{path}: expected a list of entries, got {type(anno).__name__}")
@@ -572,6 +646,10 @@ class H3D(HandDataset):
         self.xyz = xyz * (UNITS_TO_MM[unit] if unit else guess_unit(xyz, path))
         self.K = _stack([_field(e, 'intrinsic_matrix', path, n) for e, n in zip(self.entries, names)], (3, 3), path,
                         'intrinsic_matrix', names)
+        if unit: check_units(self.xyz, path, unit)
+        keep = self._keep(geometry_problems(self.uv, self.xyz, [_image_size(self.root / n) for n in names]), names, path)
+        self.entries, self.names = [self.entries[k] for k in keep], [names[k] for k in keep]
+        self.uv, self.xyz, self.K = self.uv[keep], self.xyz[keep], self.K[keep]
 
     def __len__(self): return len(self.entries)
 
@@ -609,8 +687,9 @@ def mvhand_depth(png):
 class MVHand(HandDataset):
     "MVHand (`root` holds the sequence folders): every (frame, view), joints moved into each camera's frame"
     layout = "a folder of sequences <seq>/ with calib.pkl, rgb/, depth/, mask/, mlresults/<seq>-joints.npy"
-    def __init__(self, root, split='train', size=256, pad=1.5, sequences=None):
-        super().__init__(root, split, size, pad)
+    image_hw = (480, 640)
+    def __init__(self, root, split='train', size=256, pad=1.5, sequences=None, bad='error'):
+        super().__init__(root, split, size, pad, bad)
         if sequences is None:
             found = sorted(d.name for d in self.root.iterdir() if (d / 'calib.pkl').is_file())
             if not found: raise FileNotFoundError(f"no MVHand sequence in {self.root} (expected {self.layout})")
@@ -637,10 +716,18 @@ class MVHand(HandDataset):
             _check_finite(j, jp, 'joints')
             world = torch.from_numpy(j[..., :3].astype(np.float64))
             inv = torch.linalg.inv(torch.from_numpy(poses))                     # world -> camera, per view
-            cam = torch.einsum('vij,nkj->nvki', inv[:, :3, :3], world) + inv[None, :, None, :3, 3]
-            xyzs.append(reorder(cam, MVHAND_TO_DUALHAND))                       # (N, 4, 21, 3)
-            self.items += [(seq, f, v) for f in range(len(j)) for v in range(4)]
-        self.xyz = torch.cat(xyzs).flatten(0, 1) if xyzs else torch.zeros(0, 21, 3, dtype=torch.float64)
+            cam = reorder(torch.einsum('vij,nkj->nvki', inv[:, :3, :3], world) + inv[None, :, None, :3, 3],
+                          MVHAND_TO_DUALHAND).flatten(0, 1)                     # (N * 4, 21, 3): frame-major
+            check_units(cam.numpy(), jp, 'mm')
+            uv = torch.cat([project(cam[n::4], self.Ks[n]) for n in range(4)])   # view-major: reorder below
+            order = torch.arange(len(cam)).view(-1, 4).T.flatten()              # view-major -> frame-major
+            uv = uv[torch.argsort(order)]
+            items = [(seq, f, v) for f in range(len(j)) for v in range(4)]
+            keep = self._keep(geometry_problems(uv.numpy(), cam.numpy(), self.image_hw),
+                              [f"frame {f} view {v}" for _, f, v in items], jp)
+            xyzs.append(cam[torch.from_numpy(keep)])
+            self.items += [items[k] for k in keep]
+        self.xyz = torch.cat(xyzs) if xyzs else torch.zeros(0, 21, 3, dtype=torch.float64)
         self.has_depth = all((self.root / s / 'depth').is_dir() for s in self.sequences)
         self.has_mask = all((self.root / s / 'mask').is_dir() for s in self.sequences)
 
@@ -649,7 +736,7 @@ class MVHand(HandDataset):
     def full(self, i):
         seq, f, v = self.items[i]
         d = self.root / seq
-        rgb = read_image(d / 'rgb' / f'{f:05d}_{v}.jpg', what='MVHand colour image')
+        rgb = read_image(d / 'rgb' / f'{f:05d}_{v}.jpg', what='MVHand colour image', hw=self.image_hw)
         hw, xyz, K = rgb.shape[-2:], self.xyz[i], self.Ks[v].clone()
         s = dict(rgb=rgb, uv=project(xyz, K), xyz=xyz, K=K, vis=torch.ones(21, dtype=torch.bool), left=False)
         if self.has_depth:
