@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
 import torch
+from .guards import DualHandError, check_output, check_device, read_checkpoint, int_arg, float_arg
 
 # %% auto #0
-__all__ = ['COMMANDS', 'TEST_HELP', 'PRETRAINED', 'command', 'cmd_samples', 'cmd_prepare', 'cmd_pretrain', 'cmd_evaluate',
-           'cmd_finetune', 'cmd_demo', 'predict_image', 'cmd_predict', 'parser', 'main']
+__all__ = ['COMMANDS', 'POS', 'COUNT', 'SEED', 'SIZE', 'LR', 'TEST_HELP', 'PRETRAINED', 'command', 'cmd_samples', 'cmd_prepare',
+           'cmd_pretrain', 'cmd_evaluate', 'cmd_finetune', 'cmd_demo', 'predict_image', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #b1c1d038
 COMMANDS = {}   # name -> (function run with the parsed arguments, function adding its arguments to a sub-parser)
@@ -30,30 +31,47 @@ def _synth_args(p):
     "SynthHands' options, for every synth / synth-real dataset of the command"
     from dualhand.synth import VIEWS
     p.add_argument('--views', default=None, choices=tuple(VIEWS), help="SynthHands viewpoints (default wide; the demo: frontal)")
-    p.add_argument('--severity', type=float, default=None, help="SynthHands 'real' gap, 0-1 (default 1; the demo: 0.5)")
+    p.add_argument('--severity', type=float_arg(0, 1), default=None, help="SynthHands 'real' gap, 0-1 (default 1; the demo: 0.5)")
 
 def _dataset(a, name, split, root, n):
     "`get_dataset` at the command's size, with its SynthHands options for synth datasets"
-    from dualhand.data import get_dataset
+    from dualhand.data import get_dataset, READERS
     synth = {k: v for k, v in dict(views=getattr(a, 'views', None), severity=getattr(a, 'severity', None)).items()
              if v is not None} if name.lower().startswith('synth') else {}
-    return get_dataset(name, split, root, a.size, n, **synth)
+    bad = getattr(a, 'bad', None) if name.lower() in READERS else None
+    return get_dataset(name, split, root, a.size, n, **synth, **({'bad': bad} if bad else {}))
 
 def _run_args(p, out):
     "Arguments every training command has"
     p.add_argument('--out', default=out, help=f"output folder (default {out})")
+    p.add_argument('--resume', action='store_true', help="continue the run in --out from its last.pth (same settings)")
+    p.add_argument('--overwrite', action='store_true', help="replace the run in --out (its last.pth, history, results)")
     p.add_argument('--device', default=None, help="e.g. cuda, cpu (default: fastai's choice)")
-    p.add_argument('--workers', type=int, default=0, help="DataLoader worker processes")
-    p.add_argument('--threads', type=int, default=None, help="torch CPU threads")
+    p.add_argument('--workers', type=int_arg(0), default=0, help="DataLoader worker processes")
+    p.add_argument('--threads', type=int_arg(1), default=None, help="torch CPU threads")
     p.add_argument('--quiet', action='store_true', help="no per-epoch output")
 
 def _threads(a):
     if getattr(a, 'threads', None): torch.set_num_threads(a.threads)
 
+POS, COUNT, SEED = int_arg(1), int_arg(1), int_arg(0)   # argparse types: >= 1 (sizes, epochs, counts), >= 0 (seeds)
+SIZE = int_arg(32, multiple=32)                         # input / crop size: the encoder halves it five times
+LR = float_arg(0)                                       # a finite number >= 0 (0: the weights stay, e.g. to check them)
+
+def _check_run(a, inputs=()):
+    "Before any work: the device exists, the run folder may be written (`--resume` / `--overwrite`), the inputs exist"
+    from dualhand.pretrain import RUN_FILES
+    a.device = check_device(a.device)
+    if a.resume and a.overwrite: raise DualHandError("--resume and --overwrite: choose one")
+    for flag, f in inputs:
+        if f is not None and not Path(f).is_file(): raise FileNotFoundError(f"{flag} {f}: no such file")
+    check_output(a.out, [f for _, f in inputs], a.overwrite, '--out', 'dir', a.resume, RUN_FILES)
+
 # %% ../nbs/40_cli.ipynb #edf18200
 def _args_samples(s):
-    s.add_argument('--out', default='samples.png'); s.add_argument('--n', type=int, default=8)
-    s.add_argument('--size', type=int, default=128); s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--out', default='samples.png'); s.add_argument('--n', type=COUNT, default=8)
+    s.add_argument('--size', type=SIZE, default=128); s.add_argument('--seed', type=SEED, default=0)
+    s.add_argument('--overwrite', action='store_true', help="replace existing pictures")
 
 @command('samples', _args_samples)
 def cmd_samples(a):
@@ -63,29 +81,35 @@ def cmd_samples(a):
     from dualhand.synth import SynthHands
     from dualhand.viz import show_batch_grid
     out = Path(a.out)
-    for domain in ('synthetic', 'real'):
+    paths = {d: check_output(out.with_name(f'{out.stem}_{d}{out.suffix}'), overwrite=a.overwrite) for d in ('synthetic', 'real')}
+    for domain, path in paths.items():
         b = SynthHands(a.n, domain, a.seed, a.size).render_batch(range(a.n))
         fig = show_batch_grid(b, n=a.n, ncols=min(a.n, 4))
         fig.suptitle(f"SynthHands '{domain}' (seed {a.seed})")
-        path = out.with_name(f'{out.stem}_{domain}{out.suffix}')
         fig.savefig(path, dpi=80, bbox_inches='tight'); plt.close(fig)
         print(f"saved {path}")
 
 def _args_prepare(s):
     _data_args(s, 'data', 'synth'); s.add_argument('--split', default='train', choices=('train', 'test'))
     s.add_argument('--out', required=True); _synth_args(s)
-    s.add_argument('--size', type=int, default=None, help="crop side (default 256; with --data cache, the cache's own)")
-    s.add_argument('--n', type=int, default=None); s.add_argument('--bs', type=int, default=64)
-    s.add_argument('--workers', type=int, default=0); s.add_argument('--overwrite', action='store_true')
+    s.add_argument('--size', type=SIZE, default=None, help="crop side (default 256; with --data cache, the cache's own)")
+    s.add_argument('--n', type=COUNT, default=None); s.add_argument('--bs', type=POS, default=64)
+    s.add_argument('--workers', type=int_arg(0), default=0)
+    s.add_argument('--overwrite', action='store_true', help="rebuild a cache in --out that was made from something else")
+    s.add_argument('--bad', default='error', choices=('error', 'skip'),
+                   help="real datasets: a sample with impossible geometry is an error, or is skipped (and counted)")
 
 @command('prepare', _args_prepare)
 def cmd_prepare(a):
     "Write the crop cache of a dataset split"
     from dualhand.data import get_dataset, write_cache
+    check_output(a.out, [a.data_root], a.overwrite, '--out', 'dir', resume=True)   # before reading the dataset
     ds = _dataset(a, a.data, a.split, a.data_root, a.n)
     t = time.time()
+    existed = (Path(a.out) / 'meta.json').exists()
     path = write_cache(ds, a.out, bs=a.bs, num_workers=a.workers, overwrite=a.overwrite)
-    print(f"cached {len(ds)} samples of {ds!r} in {path} ({time.time() - t:.0f} s)")
+    verb = 'reused the cache of' if existed and (path / 'meta.json').stat().st_mtime < t else 'cached'
+    print(f"{verb} {len(ds)} samples of {ds!r} in {path} ({time.time() - t:.0f} s)")
 
 TEST_HELP = "labelled test sets: name, name:root or label=name:root (a cache is keyed by its folder's name)"
 
@@ -93,7 +117,7 @@ def _test_spec(spec:str) -> tuple:
     "(key, dataset name, root or None) of a `--test` entry `[label=]name[:root]`"
     label, rest = (spec.split('=', 1) if '=' in spec.split(':', 1)[0] else (None, spec))
     name, _, root = rest.partition(':')
-    if label == '' or not name: raise ValueError(f"--test {spec!r}: expected name, name:root or label=name:root")
+    if label == '' or not name: raise DualHandError(f"--test {spec!r}: expected name, name:root or label=name:root")
     key = label or (Path(root).name or name if name.lower() == 'cache' and root else name)
     return key, name, root or None
 
@@ -103,7 +127,7 @@ def _tests(a) -> dict:
     specs = {}
     for spec in a.test:
         key, name, root = _test_spec(spec)
-        if key in specs: raise ValueError(f"--test: two test sets are keyed {key!r} ({specs[key][0]!r} and {spec!r}): "
+        if key in specs: raise DualHandError(f"--test: two test sets are keyed {key!r} ({specs[key][0]!r} and {spec!r}): "
                                           f"give one a label, e.g. {key}2={spec.split('=', 1)[-1]}")
         specs[key] = (spec, name, root)
     return {key: _dataset(a, name, getattr(a, 'split', 'test'), root, a.n_test) for key, (spec, name, root) in specs.items()}
@@ -122,15 +146,15 @@ def _args_pretrain(s):
     s.add_argument('--row', default='ours', choices=tuple(ROWS))
     _data_args(s, 'source', 'synth')
     s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
-    s.add_argument('--n-train', type=int, default=None); s.add_argument('--n-test', type=int, default=None)
-    s.add_argument('--epochs', type=int, default=None); s.add_argument('--bs', type=int, default=None)
-    s.add_argument('--lr', type=float, default=None); s.add_argument('--size', type=int, default=None)
-    s.add_argument('--arch', default=None); s.add_argument('--decoder-width', type=int, default=None)
+    s.add_argument('--n-train', type=COUNT, default=None); s.add_argument('--n-test', type=COUNT, default=None)
+    s.add_argument('--epochs', type=POS, default=None); s.add_argument('--bs', type=POS, default=None)
+    s.add_argument('--lr', type=LR, default=None); s.add_argument('--size', type=SIZE, default=None)
+    s.add_argument('--arch', default=None); s.add_argument('--decoder-width', type=POS, default=None)
     s.add_argument('--pretrained', type=_pretrained_arg, default=None,
                    help="encoders' initialisation: imagenet (torchvision's cached ImageNet file, never downloaded), "
                         "none (random) or a file (a torchvision ResNet state dict); default: the preset's")
     s.add_argument('--init', default=None, help="start from this checkpoint's weights (e.g. the source-only run's last.pth)")
-    s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
+    s.add_argument('--seed', type=SEED, default=None)
     _synth_args(s); _run_args(s, 'runs/pretrain')
 
 @command('pretrain', _args_pretrain)
@@ -138,6 +162,7 @@ def cmd_pretrain(a):
     "Pre-train one row of Tables 3-4 and evaluate on the test splits"
     from dualhand.data import get_dataset
     from dualhand.pretrain import PRESETS, pretrain_config, run_pretrain
+    _check_run(a, [('--init', a.init)] + ([('--pretrained', a.pretrained)] if a.pretrained not in (None, *PRETRAINED) else []))
     _threads(a)
     if a.n_train is None and a.source.startswith('synth'): a.n_train = PRESETS[a.preset]['n_train']
     over = {k: v for k, v in dict(size=a.size, bs=a.bs, lr=a.lr, arch=a.arch, seed=a.seed, init=a.init,
@@ -146,13 +171,14 @@ def cmd_pretrain(a):
     a.size = pretrain_config(a.preset, a.row, **over)['size']
     train = _dataset(a, a.source, 'train', a.source_root, a.n_train)
     learn, res = run_pretrain(train, _tests(a), a.preset, a.row, path=a.out, epochs=a.epochs, resume=a.resume,
-                              device=a.device, num_workers=a.workers, quiet=a.quiet, **over)
+                              overwrite=a.overwrite, device=a.device, num_workers=a.workers, quiet=a.quiet, **over)
     if res is not None: _print_results(res, f"pretrain row={a.row} preset={a.preset} seed={learn.config['seed']}")   # process 0
 
 def _args_evaluate(s):
     s.add_argument('checkpoint'); s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
-    s.add_argument('--size', type=int, default=None, help="input size (default: the checkpoint's)")
-    s.add_argument('--n-test', type=int, default=None); s.add_argument('--out', default=None, help="metrics as JSON")
+    s.add_argument('--size', type=SIZE, default=None, help="input size (default: the checkpoint's)")
+    s.add_argument('--n-test', type=COUNT, default=None); s.add_argument('--out', default=None, help="metrics as JSON")
+    s.add_argument('--overwrite', action='store_true', help="replace an existing --out file")
     s.add_argument('--split', default='test', choices=('test', 'valid'),
                    help="test, or SynthHands' valid split (for choosing settings without touching a test split)")
     _synth_args(s)
@@ -164,7 +190,8 @@ def cmd_evaluate(a):
     from fastai.torch_core import default_device
     from dualhand.finetune import model_from_checkpoint
     from dualhand.pretrain import evaluate_model
-    device = torch.device(a.device) if a.device else default_device()
+    device = check_device(a.device) or default_device()
+    if a.out: check_output(a.out, [a.checkpoint], a.overwrite, '--out')
     model, cfg = model_from_checkpoint(a.checkpoint, device)
     a.size = a.size or cfg.get('size', 256)
     res = {name: evaluate_model(model, ds) for name, ds in _tests(a).items()}
@@ -178,6 +205,10 @@ def _print_results(res, title):
         if isinstance(r, dict) and 'pck2d' in r:
             print(f"{name:14s} {r['pck2d']:10.3f} {r['epe3d']:9.2f} {r['auc_20_50']:9.3f} {r['auc_0_50']:8.3f} "
                   f"{r['pa_epe3d']:7.2f} {r['n']:5d}")
+    for name, r in res.items():
+        if isinstance(r, dict) and r.get('n_failed'):
+            print(f"{name}: {r['n_failed']} of {r['n']} predictions are not finite: counted as failures in the PCKs and "
+                  "AUCs, left out of the EPEs", file=sys.stderr)
 
 # %% ../nbs/40_cli.ipynb #534023ce
 def _args_finetune(s):
@@ -189,20 +220,18 @@ def _args_finetune(s):
                         "real_BN (L_s, the real images in the forward without a loss)")
     _data_args(s, 'source', 'synth'); _data_args(s, 'target', 'synth-real')
     s.add_argument('--test', nargs='+', default=['synth-real', 'synth'], help=TEST_HELP)
-    s.add_argument('--n-source', type=int, default=None); s.add_argument('--n-target', type=int, default=None)
-    s.add_argument('--n-test', type=int, default=None)
-    s.add_argument('--epochs', type=int, default=None); s.add_argument('--bs', type=int, default=None)
-    s.add_argument('--lr', type=float, default=None)
-    s.add_argument('--eps', type=float, default=None, help="Eq. 9's confidence threshold (see dualhand.pseudo.confidence)")
+    s.add_argument('--n-source', type=COUNT, default=None); s.add_argument('--n-target', type=COUNT, default=None)
+    s.add_argument('--n-test', type=COUNT, default=None)
+    s.add_argument('--epochs', type=POS, default=None); s.add_argument('--bs', type=POS, default=None)
+    s.add_argument('--lr', type=LR, default=None)
+    s.add_argument('--eps', type=float_arg(0, lo_open=True), default=None, help="Eq. 9's confidence threshold (see dualhand.pseudo.confidence)")
     s.add_argument('--split', default='test', choices=('test', 'valid'),
                    help="split of the --test sets: test, or SynthHands' valid split (for choosing settings)")
-    s.add_argument('--seed', type=int, default=None); s.add_argument('--resume', action='store_true')
+    s.add_argument('--seed', type=SEED, default=None)
     _synth_args(s); _run_args(s, 'runs/finetune')
 
 def _checkpoint_config(path):
-    path = Path(path)
-    if not path.is_file(): raise SystemExit(f"dualhand: --checkpoint {path}: no such file (a last.pth of `dualhand pretrain`)")
-    return torch.load(path, map_location='cpu', weights_only=False).get('config') or {}
+    return read_checkpoint(path, '--checkpoint').get('config') or {}
 
 @command('finetune', _args_finetune)
 def cmd_finetune(a):
@@ -210,6 +239,7 @@ def cmd_finetune(a):
     from dualhand.data import get_dataset
     from dualhand.finetune import FT_PRESETS, FT_ROWS, run_finetune
     from dualhand.pretrain import PRESETS
+    _check_run(a, [('--checkpoint', a.checkpoint)])
     _threads(a)
     a.size = _checkpoint_config(a.checkpoint).get('size', 256)
     if a.n_target is None and a.target.startswith('synth'): a.n_target = FT_PRESETS[a.preset]['n_target']
@@ -218,16 +248,17 @@ def cmd_finetune(a):
     source = _dataset(a, a.source, 'train', a.source_root, a.n_source)
     target = _dataset(a, a.target, 'train', a.target_root, a.n_target)
     learn, res = run_finetune(a.checkpoint, source, target, _tests(a), a.preset, **FT_ROWS[a.row], path=a.out,
-                              epochs=a.epochs, resume=a.resume, device=a.device, num_workers=a.workers, quiet=a.quiet, **over)
+                              epochs=a.epochs, resume=a.resume, overwrite=a.overwrite, device=a.device, num_workers=a.workers,
+                              quiet=a.quiet, **over)
     _print_results(res, f"finetune row={a.row} preset={a.preset} seed={learn.config['seed']} from {a.checkpoint}")
 
 def _args_demo(s):
     s.add_argument('--out', default='runs/demo', help="folder of the stages and the table (default runs/demo)")
-    s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--seed', type=SEED, default=0)
     s.add_argument('--quick', action='store_true', help="a few samples and one epoch per stage (a smoke test)")
     s.add_argument('--verbose', action='store_true', help="show each stage's per-epoch training output")
-    s.add_argument('--device', default=None); s.add_argument('--workers', type=int, default=0)
-    s.add_argument('--threads', type=int, default=None)
+    s.add_argument('--device', default=None); s.add_argument('--workers', type=int_arg(0), default=0)
+    s.add_argument('--threads', type=int_arg(1), default=None)
     s.add_argument('--stages', nargs='+', default=None, metavar='STAGE',
                    help="stages of dualhand.finetune.STAGES to run (default: baseline ours +L_l +L_d; 'all': every row "
                         "of Tables 3-4 and the control L_s)")
@@ -236,6 +267,7 @@ def _args_demo(s):
 def cmd_demo(a):
     "The whole method on SynthHands (CPU presets): baseline, pre-training, + L_l, + L_d; prints and saves the table"
     from dualhand.finetune import run_demo
+    a.device = check_device(a.device)
     _threads(a)
     from dualhand.finetune import DEMO_STAGES, ABLATION_STAGES
     stages = DEMO_STAGES if not a.stages else ABLATION_STAGES if a.stages == ['all'] else tuple(a.stages)

@@ -102,6 +102,7 @@ READERS = ('rhd', 'freihand', 'stb', 'h3d', 'mvhand')
 def get_dataset(name, split='train', root=None,
                 size:int=None, # crop side S: None = 256, or the cache's own for 'cache' (which must equal `size` if given)
                 n:int=None,    # the first `n` samples (None: all)
+                bad:str=None,  # readers only: a sample with impossible geometry is an 'error' (default) or 'skip'ped
                 **synth):      # SynthHands only: `views`, `severity`
     "Dataset `name` ('synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 'mvhand' or 'cache') for `split`"
     from dualhand import datasets
@@ -123,7 +124,8 @@ def get_dataset(name, split='train', root=None,
                           size or 256, **synth)
     elif name in READERS:
         if root is None: raise DualHandError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
-        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256)
+        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256,
+                                                                                                    bad=bad or 'error')
     else: raise DualHandError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
     return ds if n is None or n >= len(ds) else torch.utils.data.Subset(ds, range(n))
 

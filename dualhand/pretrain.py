@@ -64,13 +64,13 @@ def pretrain_config(preset='cpu', row='ours', **overrides):
     return check_numbers({**cfg, **overrides})
 
 def check_numbers(cfg:dict) -> dict:
-    "`cfg` if its numbers can be trained with (epochs, bs >= 1; lr > 0 and finite; size a multiple of 32), else a DualHandError naming the key"
+    "`cfg` if its numbers can be trained with (epochs, bs >= 1; lr >= 0, eps > 0, finite; size a multiple of 32), else a DualHandError naming the key"
     def bad(k, want): raise DualHandError(f"{k}={cfg[k]!r}: expected {want}")
     for k in ('epochs', 'bs', 'decoder_width'):
         if k in cfg and not (isinstance(cfg[k], int) and cfg[k] >= 1): bad(k, 'an integer >= 1')
-    for k in ('lr', 'eps'):
-        if k in cfg and not (isinstance(cfg[k], (int, float)) and math.isfinite(cfg[k]) and cfg[k] > 0):
-            bad(k, 'a finite number > 0')
+    for k, lo in (('lr', 0.), ('eps', 0.)):      # lr 0 keeps the weights (a check), eps 0 would confide in nothing
+        if k in cfg and not (isinstance(cfg[k], (int, float)) and math.isfinite(cfg[k]) and (cfg[k] > lo or k == 'lr' and cfg[k] == 0)):
+            bad(k, 'a finite number >= 0' if k == 'lr' else 'a finite number > 0')
     if 'size' in cfg and not (isinstance(cfg['size'], int) and cfg['size'] >= 32 and cfg['size'] % 32 == 0):
         bad('size', 'a multiple of 32 (the encoder halves the input five times)')
     return cfg
