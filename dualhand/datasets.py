@@ -45,12 +45,14 @@ def decode_pil(im,                 # an open PIL image
                hw=None):           # required (height, width)
     "A uint8 tensor (C,H,W) of an open PIL image: EXIF orientation applied, 16-bit scaled, palette expanded, alpha dropped"
     if mode not in _MODES: raise ValueError(f"read_image: mode must be one of {list(_MODES)}, got {mode!r}")
+    # Pillow decodes 16-bit colour to 8 bits (the high byte): its raw mode, before decoding, tells
+    stored16 = any('16' in str(getattr(t, 'args', '')) for t in (getattr(im, 'tile', None) or []))
     if im.getexif().get(_EXIF_ORIENTATION, 1) != 1: im = ImageOps.exif_transpose(im)   # as a viewer shows it
     if mode == 'unchanged':
         if im.mode == '1': im = im.convert('L')
         a = np.array(im)
-        if a.dtype != np.uint8:
-            raise DualHandError(f"{what} has {a.dtype.itemsize * 8}-bit pixels (mode {im.mode}); expected 8-bit channels "
+        if a.dtype != np.uint8 or stored16:
+            raise DualHandError(f"{what} has {16 if stored16 else a.dtype.itemsize * 8}-bit pixels (mode {im.mode}); expected 8-bit channels "
                                 "(read as stored, without scaling)")
     else:
         im = _to_8bit(im, what)
@@ -75,9 +77,7 @@ def read_image(path,               # a PNG or JPEG file
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{what} not found: {path}")
     try:
-        with Image.open(path) as im:
-            im.load()
-            return decode_pil(im, mode, f"{what} {path}", channels, hw)
+        with Image.open(path) as im: return decode_pil(im, mode, f"{what} {path}", channels, hw)   # decodes it
     except DualHandError: raise
     except Exception as e:
         raise DualHandError(f"{what} {path} could not be decoded (expected a PNG or JPEG image): {e}") from None

@@ -253,11 +253,12 @@ class Checkpoint(Callback):
         if not self.skipped: save_checkpoint(self.learn, self.learn.path / self.fname, self.epoch)
 
 class StopOnNonFinite(Callback):
-    "Stop the fit at the first non-finite training loss, before its backward pass; records where in `self.where`"
+    "Stop the fit at the first non-finite loss (training: before its backward pass; validation: before the checkpoint)"
     def before_fit(self): self.where = None
     def after_loss(self):
-        if self.training and not torch.isfinite(self.loss).all():
-            self.where = dict(epoch=self.epoch, batch=self.iter, loss=float(self.loss.detach().float().mean()))
+        if not torch.isfinite(self.loss).all():
+            self.where = dict(epoch=self.epoch, batch=self.iter, loss=float(self.loss.detach().float().mean()),
+                              phase='training' if self.training else 'validation')
             raise CancelFitException()
 
 # %% ../nbs/14_pretrain.ipynb #8fbec801
@@ -363,8 +364,8 @@ def fit_pretrain(learn, epochs=None, resume=False):
     if stop:
         kept = (f"{ckpt} keeps epoch {stop['epoch'] - 1}, the last good one" if stop['epoch'] > 0 and ckpt.exists()
                 else "no epoch was completed, so no checkpoint was written")
-        raise DualHandError(f"training diverged: the loss was {stop['loss']} at epoch {stop['epoch']}, batch "
-                            f"{stop['batch']} (learning rate {cfg['lr']:g}: try a lower --lr); {kept}")
+        raise DualHandError(f"training diverged: the {stop['phase']} loss was {stop['loss']} at epoch {stop['epoch']}, "
+                            f"batch {stop['batch']} (learning rate {cfg['lr']:g}: try a lower --lr); {kept}")
     return learn
 
 def open_run(path,              # the run's folder
