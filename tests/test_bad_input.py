@@ -42,7 +42,16 @@ def run(tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp('runs') / 'pre'
     run_ok('pretrain', *TINY, '--epochs', '1', '--out', out)
-    return out
+    yield out
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _free_disk(request):
+    "Checkpoints are ~100 MB: remove each test's folder when it ends (pytest would keep three runs of them)"
+    path = request.getfixturevalue('tmp_path') if 'tmp_path' in request.fixturenames else None
+    yield
+    if path is not None: shutil.rmtree(path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- 1. geometry that cannot be right
@@ -219,10 +228,11 @@ def test_finetune_eps_checked_at_parse_time(run):
     assert code == 2 and 'argument --eps:' in msg
 
 
-def test_resume_with_another_row_or_lr_is_refused(run, tmp_path):
-    shutil.copytree(run, tmp_path / 'r')
-    code, msg = cli('pretrain', *TINY[:-1], 'ours', '--epochs', '2', '--lr', '1e-3', '--out', tmp_path / 'r', '--resume')
+def test_resume_with_another_row_or_lr_is_refused(run):
+    stamp = (run / 'last.pth').stat().st_mtime_ns
+    code, msg = cli('pretrain', *TINY[:-1], 'ours', '--epochs', '2', '--lr', '1e-3', '--out', run, '--resume')
     assert code == 1 and 'another configuration' in msg and 'row:' in msg and 'lr:' in msg and 'last.pth' in msg
+    assert (run / 'last.pth').stat().st_mtime_ns == stamp
 
 
 def test_resume_without_checkpoint_says_it_starts_fresh(tmp_path):
@@ -268,13 +278,13 @@ def test_finetune_into_the_checkpoints_folder(run):
 
 
 def test_finetune_resume_into_another_runs_folder(run, tmp_path):
-    shutil.copytree(run, tmp_path / 'other')                            # a pre-training run, not this fine-tuning
-    stamp = (tmp_path / 'other' / 'results.json').read_text()
-    code, msg = cli('finetune', '--checkpoint', run / 'last.pth', '--out', tmp_path / 'other', '--resume',
+    shutil.copy(run / 'last.pth', tmp_path / 'pre.pth')                 # start from a copy; --out: the pre-training run
+    stamp = (run / 'results.json').read_text(), (run / 'last.pth').stat().st_mtime_ns
+    code, msg = cli('finetune', '--checkpoint', tmp_path / 'pre.pth', '--out', run, '--resume',
                     '--n-source', '8', '--n-target', '8', '--n-test', '4', '--epochs', '1', '--bs', '4', '--quiet',
                     '--test', 'synth-real')
     assert code == 1 and 'another configuration' in msg and 'pretrain_row' in msg
-    assert (tmp_path / 'other' / 'results.json').read_text() == stamp
+    assert ((run / 'results.json').read_text(), (run / 'last.pth').stat().st_mtime_ns) == stamp
 
 
 def test_evaluate_out_is_the_checkpoint_or_exists(run, tmp_path):

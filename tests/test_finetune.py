@@ -85,7 +85,7 @@ def test_real_half_is_skipped_without_ll_and_ld(batch):
 
 
 def test_bad_input(tmp_path, batch):
-    with pytest.raises(FileNotFoundError, match='no checkpoint at'): model_from_checkpoint(tmp_path / 'nope.pth')
+    with pytest.raises(FileNotFoundError, match='nope.pth: no such file'): model_from_checkpoint(tmp_path / 'nope.pth')
     torch.save({'weights': 1}, tmp_path / 'other.pth')
     with pytest.raises(ValueError, match='not a dualhand checkpoint'): model_from_checkpoint(tmp_path / 'other.pth')
     with pytest.raises(ValueError, match='unknown fine-tuning configuration keys'): finetune_config(lr_ft=1)
