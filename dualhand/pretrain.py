@@ -254,6 +254,7 @@ class Checkpoint(Callback):
 
 class StopOnNonFinite(Callback):
     "Stop the fit at the first non-finite loss (training: before its backward pass; validation: before the checkpoint)"
+    order = MixedPrecision.order + 1     # after mixed precision has closed its autocast region for the batch
     def before_fit(self): self.where = None
     def after_loss(self):
         if not torch.isfinite(self.loss).all():

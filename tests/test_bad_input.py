@@ -367,6 +367,7 @@ def test_diverged_run_fails_and_writes_no_results(tmp_path):
     code, msg = cli('pretrain', *TINY, '--epochs', '2', '--lr', '1e6', '--out', tmp_path / 'r')
     assert code == 1 and 'training diverged' in msg and '--lr' in msg
     assert not (tmp_path / 'r' / 'results.json').exists()
+    assert not torch.is_autocast_enabled('cpu')                        # the stop left no bf16 region open
 
 
 def test_nan_loss_keeps_the_last_good_checkpoint(tmp_path):
