@@ -303,7 +303,7 @@ def _stage_results(path, want):
     res = json.loads(f.read_text())
     got = res.get('config', {})
     diff = sorted(k for k in want if k in got and got[k] != want[k] and k != 'init')   # init: always out's baseline, a path seen from where the demo runs
-    if diff: raise ValueError(f"{f} was made with another configuration ({', '.join(f'{k}: {got[k]} != {want[k]}' for k in diff)}): "
+    if diff: raise DualHandError(f"{f} was made with another configuration ({', '.join(f'{k}: {got[k]} != {want[k]}' for k in diff)}): "
                               "use another output folder, or delete that stage's folder to redo it")
     return res
 
