@@ -20,7 +20,7 @@ from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
                                fit_pretrain, evaluate_model, mean_pose_reference, fast_path, EpochLog, read_history,
                                StopOnNonFinite, open_run, check_numbers)
-from .guards import DualHandError, read_checkpoint
+from .guards import DualHandError, read_checkpoint, load_weights
 from .data import InMemory
 
 # %% auto #0
@@ -194,11 +194,8 @@ def model_from_checkpoint(path, device='cpu', what='checkpoint'):
                            stop_grad=cfg.get('stop_grad', True))
     except (ValueError, KeyError, TypeError) as e:
         raise DualHandError(f"{what} {path}: its configuration names a network dualhand cannot build: {e}") from None
-    try: net.load_state_dict(state['model'])
-    except RuntimeError as e:
-        raise DualHandError(f"{what} {path}: its weights do not fit the network its configuration names "
-                            f"({cfg.get('arch', 'resnet18')}, decoder width {cfg.get('decoder_width', 256)}): "
-                            f"{str(e).splitlines()[0]}") from None
+    load_weights(net, state['model'], what, path, f"the network its configuration names ({cfg.get('arch', 'resnet18')}, "
+                 f"decoder width {cfg.get('decoder_width', 256)})")
     return net.to(device), cfg
 
 def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled target validation)

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['ANTICIPATED', 'DualHandError', 'check_output', 'read_checkpoint', 'check_device', 'int_arg', 'float_arg',
-           'check_config']
+__all__ = ['ANTICIPATED', 'DualHandError', 'check_output', 'read_checkpoint', 'load_weights', 'check_device', 'int_arg',
+           'float_arg', 'check_config']
 
 # %% ../nbs/00a_guards.ipynb #a0c1e2d8
 class DualHandError(ValueError):
@@ -76,12 +76,29 @@ def read_checkpoint(path,                     # a file written by `save_checkpoi
                                                    "`dualhand pretrain` / `dualhand finetune`)")
     try: state = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        msg = (str(e).splitlines()[0].split('. ')[0] if str(e) else '') or type(e).__name__
         raise DualHandError(f"{what} {path} could not be read as a checkpoint (truncated, or not written by "
                             f"torch.save?): {msg}") from None
     if need_model and not (isinstance(state, dict) and isinstance(state.get('model'), dict)):
         raise DualHandError(f"{what} {path} is not a dualhand checkpoint (expected a dict with 'model' and 'config')")
     return state
+
+# %% ../nbs/00a_guards.ipynb #a0c1e2f1
+def load_weights(module,                 # the network
+                 state:dict,             # its state dict, from a checkpoint
+                 what='--checkpoint', path='', # the flag and the file, for messages
+                 net='this network'):    # what the network is, for messages
+    "`module.load_state_dict(state)`, or a DualHandError saying what does not fit"
+    try: res = module.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        shapes = [l.strip() for l in str(e).splitlines() if 'size mismatch' in l]
+        raise DualHandError(f"{what} {path}: its weights do not fit {net}: {len(shapes)} tensors of another shape"
+                            + (f", e.g. {shapes[0]}" if shapes else '')) from None
+    if res.missing_keys or res.unexpected_keys:
+        m, u = res.missing_keys, res.unexpected_keys
+        raise DualHandError(f"{what} {path}: its weights do not fit {net}: {len(m)} missing"
+                            + (f" (e.g. {m[0]})" if m else '') + f", {len(u)} unexpected" + (f" (e.g. {u[0]})" if u else ''))
+    return module
 
 # %% ../nbs/00a_guards.ipynb #a0c1e2e0
 def check_device(device,          # None (the default device), a string or a torch.device
@@ -153,6 +170,7 @@ def check_config(saved:dict,       # the checkpoint's configuration
     diff = [k for k in keys if k not in ignore and
             _norm(saved.get(k, _MISSING), k in paths) != _norm(requested.get(k, _MISSING), k in paths)]
     if diff:
-        d = '; '.join(f"{k}: {saved.get(k, _MISSING)!r} in the checkpoint, {requested.get(k, _MISSING)!r} now" for k in diff)
+        d = '; '.join(f"{k}: {saved.get(k, _MISSING)!r} in the checkpoint, {requested.get(k, _MISSING)!r} now" for k in diff[:6])
+        if len(diff) > 6: d += f"; and {', '.join(diff[6:])}"
         raise DualHandError(f"--resume: {path} was made with another configuration ({d}); resume with its settings, or "
                             "start a new run (another --out, or --overwrite)")

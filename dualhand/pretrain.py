@@ -24,7 +24,7 @@ from .augment import random_geometry, texture_rgb, texture_depth
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
-from .guards import DualHandError, check_output, read_checkpoint, check_config
+from .guards import DualHandError, check_output, read_checkpoint, check_config, load_weights
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'check_numbers', 'float_batch', 'inside_crop',
@@ -210,10 +210,8 @@ def load_checkpoint(learn, path, with_opt=True,
         cfg = getattr(learn, 'config', None) or {}
         constant = cfg.get('schedule', 'step') == 'step' and not cfg.get('milestones')   # lr does not depend on epochs
         check_config(state.get('config'), cfg, path, ignore=('epochs',) if constant else (), paths=('init', 'checkpoint'))
-    try: getattr(learn.model, 'module', learn.model).load_state_dict(state['model'])
-    except RuntimeError as e:
-        raise DualHandError(f"checkpoint {path} does not fit this network (another arch or decoder width?): "
-                            f"{str(e).splitlines()[0]}") from None
+    load_weights(getattr(learn.model, 'module', learn.model), state['model'], 'checkpoint', path,
+                 'this network (another arch or decoder width?)')
     if with_opt and state.get('opt') is not None:
         if learn.opt is None: learn.create_opt()
         learn.opt.load_state_dict(state['opt'])
@@ -325,10 +323,8 @@ def warm_start(model:nn.Module, path) -> nn.Module:
     path = Path(path)
     state = read_checkpoint(path, '--init', need_model=False)
     state = state.get('model', state) if isinstance(state, dict) else state
-    try: model.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as e:
-        raise DualHandError(f"--init {path} does not fit this network (another arch or decoder width?): "
-                            f"{str(e).splitlines()[0]}") from None
+    if not isinstance(state, dict): raise DualHandError(f"--init {path} holds no state dict")
+    load_weights(model, state, '--init', path, 'this network (another arch or decoder width?)')
     return model
 
 def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **overrides) -> Learner:
