@@ -532,6 +532,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'dualhand.predict.as_box': ('nbs/predict.html#as_box', 'dualhand/predict.py'),
                                   'dualhand.predict.as_image': ('nbs/predict.html#as_image', 'dualhand/predict.py'),
                                   'dualhand.predict.box_iou': ('nbs/predict.html#box_iou', 'dualhand/predict.py'),
+                                  'dualhand.predict.camera_frames': ('nbs/predict.html#camera_frames', 'dualhand/predict.py'),
                                   'dualhand.predict.cluttered_backgrounds': ( 'nbs/predict.html#cluttered_backgrounds',
                                                                               'dualhand/predict.py'),
                                   'dualhand.predict.default_K': ('nbs/predict.html#default_k', 'dualhand/predict.py'),

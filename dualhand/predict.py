@@ -23,8 +23,8 @@ from .model import ResNetEncoder, PoseDecoder, DualHandNet, IMAGENET_MEAN, IMAGE
 __all__ = ['CROP_PAD', 'FINDER', 'HAND_SCALE_MM', 'HANDS', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'joint_confidence', 'RGBPoseNet',
            'rgb_state', 'load_rgb_net', 'save_rgb_net', 'as_image', 'as_box', 'to_image_px', 'HandPoseEstimator',
            'cluttered_backgrounds', 'paste_hands', 'search_windows', 'mask_box', 'box_iou', 'default_K', 'HandPose',
-           'draw_hand', 'OneEuroFilter', 'VideoReader', 'VideoWriter', 'list_inputs', 'predict_files', 'export_onnx',
-           'onnx_parity', 'mean_pose_in_box', 'hand_finding_benchmark']
+           'draw_hand', 'OneEuroFilter', 'VideoReader', 'VideoWriter', 'camera_frames', 'list_inputs', 'predict_files',
+           'export_onnx', 'onnx_parity', 'mean_pose_in_box', 'hand_finding_benchmark']
 
 # %% ../nbs/31_predict.ipynb #e97b688c
 def joint_confidence(heatmaps:torch.Tensor, # (B,J,h,w) softmax heatmaps (each sums to 1)
@@ -534,7 +534,19 @@ class VideoWriter:
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
-# %% ../nbs/31_predict.ipynb #d42091dc
+# %% ../nbs/31_predict.ipynb #e6235e88
+def camera_frames(device:str='/dev/video0', # the camera: '/dev/video0' (Linux), '0' (macOS), 'video=NAME' (Windows)
+                  fmt:str|None=None):        # FFmpeg input format (default: v4l2, avfoundation or dshow by platform)
+    "Frames of a webcam as uint8 tensors (3,H,W), until the caller stops"
+    import av, sys
+    fmt = fmt or {'linux': 'v4l2', 'darwin': 'avfoundation', 'win32': 'dshow'}.get(sys.platform)
+    try: c = av.open(device, format=fmt)
+    except (av.error.FFmpegError, ValueError) as e:
+        raise DualHandError(f"camera {device!r} (format {fmt}) could not be opened: {e}") from None
+    with c:
+        for f in c.decode(video=0): yield torch.from_numpy(f.to_ndarray(format='rgb24')).permute(2, 0, 1)
+
+# %% ../nbs/31_predict.ipynb #ac381a8d
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_SUFFIXES = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v')
 
@@ -591,7 +603,7 @@ def predict_files(est:HandPoseEstimator, # the predictor
                 record(f, error=str(e)); counts['failed'] += 1
     return counts
 
-# %% ../nbs/31_predict.ipynb #04a9d889
+# %% ../nbs/31_predict.ipynb #e7df1229
 def export_onnx(est:HandPoseEstimator, # the predictor whose network to export
                 path,                  # output .onnx file
                 opset:int=17) -> Path:
@@ -620,7 +632,7 @@ def onnx_parity(path,                   # a file of `export_onnx`
     ref = est.run(crops)
     return {k: float(np.abs(got[k] - ref[k].numpy()).max()) for k in RGBPoseNet.outputs}
 
-# %% ../nbs/31_predict.ipynb #97498176
+# %% ../nbs/31_predict.ipynb #f2d35e24
 def _joint_errors(uvs, uv, boxes) -> torch.Tensor: # (N,21,2) predictions, (N,21,2) truth, (N,3) true boxes
     "2D joint distances / the true box's side (N,21)"
     return (torch.as_tensor(uvs, dtype=torch.float64) - uv).norm(dim=-1) / boxes[:, 2:]
@@ -644,9 +656,10 @@ def hand_finding_benchmark(est:HandPoseEstimator, # the predictor
     ds = get_dataset('synth-real', split, size=128, n=n, **synth)
     frames = paste_hands(ds.render_batch(range(n), extras=True),
                          cluttered_backgrounds(n, size, seed=100 + seed, severity=ds.severity), seed=seed)
-    found = est.predict(list(frames['rgb']))
-    given = est.predict(list(frames['rgb']), boxes=list(frames['box']))
-    empty = est.predict(list(cluttered_backgrounds(n, size, seed=200 + seed, severity=ds.severity)))
+    import time
+    t0 = time.perf_counter(); found = est.predict(list(frames['rgb']))
+    t1 = time.perf_counter(); given = est.predict(list(frames['rgb']), boxes=list(frames['box']))
+    t2 = time.perf_counter(); empty = est.predict(list(cluttered_backgrounds(n, size, seed=200 + seed, severity=ds.severity)))
     iou = torch.stack([box_iou(p.box, b) for p, b in zip(found, frames['box'])])
     hit = torch.tensor([p.found for p in found]) & (iou >= .5)
     box, uv = frames['box'][hit], frames['uv'][hit]
@@ -657,4 +670,5 @@ def hand_finding_benchmark(est:HandPoseEstimator, # the predictor
     return dict(n=n, split=split, detection_rate=float(hit.float().mean()), median_iou=float(iou.median()),
                 false_positive_rate=float(np.mean([p.found for p in empty])),
                 **{f'error_pct_{k}': 100 * float(e.mean(1).median()) for k, e in errs.items()},
-                **{f'pck05_{k}': float((e < .05).float().mean()) for k, e in errs.items()})
+                **{f'pck05_{k}': float((e < .05).float().mean()) for k, e in errs.items()},
+                ms_per_frame_search=1000 * (t1 - t0) / n, ms_per_frame_box=1000 * (t2 - t1) / n)
