@@ -667,7 +667,9 @@ def hand_finding_benchmark(est:HandPoseEstimator, # the predictor
     errs = {k: _joint_errors(u, uv, box) for k, u in (
         ('found', torch.stack([p.uv for p, h in zip(found, hit) if h])),
         ('true_box', torch.stack([p.uv for p, h in zip(given, hit) if h])), ('mean_pose', mean_uv))}
+    small = frames['box'][:, 2] / CROP_PAD < .3 * min(frames['rgb'].shape[-2:])     # hands under 30% of the frame
     return dict(n=n, split=split, detection_rate=float(hit.float().mean()), median_iou=float(iou.median()),
+                detection_rate_small=float(hit[small].float().mean()), detection_rate_large=float(hit[~small].float().mean()),
                 false_positive_rate=float(np.mean([p.found for p in empty])),
                 **{f'error_pct_{k}': 100 * float(e.mean(1).median()) for k, e in errs.items()},
                 **{f'pck05_{k}': float((e < .05).float().mean()) for k, e in errs.items()},
