@@ -26,8 +26,10 @@ ROOT = 0                 # root joint for root-relative depth
 SCALE_BONE = (9, 10)     # middle MCP -> PIP: the scale of 2.5D and of FreiHAND's evaluation
 
 # %% ../nbs/00_hand.ipynb #66324fbe
-def _finger_map(finger_slot, reverse=False):
-    "Index map given the dataset's slot of each of our fingers; `reverse` when the dataset lists tip -> base"
+def _finger_map(finger_slot:tuple, # the dataset's finger slot (0-4) of each of our fingers, thumb first
+                reverse:bool=False, # True when the dataset lists each finger tip -> base
+               ) -> tuple:          # 21 indices into the dataset's joints
+    "Index map from a dataset's order, given where it keeps each of our fingers"
     return (0,) + tuple(1 + 4*finger_slot[f] + (3-k if reverse else k) for f in range(5) for k in range(4))
 
 RHD_TO_DUALHAND = _finger_map((0, 1, 2, 3, 4), reverse=True)
@@ -35,43 +37,58 @@ STB_TO_DUALHAND = _finger_map((4, 3, 2, 1, 0))
 MVHAND_TO_DUALHAND = _finger_map((4, 0, 1, 2, 3))
 FREIHAND_TO_DUALHAND = tuple(range(21))
 
-def reorder(joints, index_map):
-    "Joints (..., 21, C) from a dataset's order into dualhand's, with `index_map` one of the `*_TO_DUALHAND` maps"
+def reorder(joints,    # (..., 21, C) joints in a dataset's order (tensor or array)
+            index_map, # one of the `*_TO_DUALHAND` maps
+           ):          # (..., 21, C) in dualhand's order
+    "Joints from a dataset's order into dualhand's"
     if joints.shape[-2] != NUM_JOINTS:
         raise ValueError(f"expected 21 joints on axis -2, got shape {tuple(joints.shape)}")
     return joints[..., list(index_map), :]
 
 # %% ../nbs/00_hand.ipynb #7c0dda38
-def project(xyz, K):
-    "Pixels (..., J, 2) of camera-frame points `xyz` (..., J, 3) under intrinsics `K` (..., 3, 3)"
+def project(xyz, # (..., J, 3) camera-frame points, mm
+            K,   # (..., 3, 3) intrinsics, px
+           ):    # (..., J, 2) pixels
+    "Pixels of camera-frame points under a pinhole camera"
     p = xyz @ K.transpose(-1, -2)
     return p[..., :2] / p[..., 2:3].clamp_min(1e-6)
 
-def backproject(uv, z, K):
-    "Camera-frame points (..., J, 3) from pixels `uv` (..., J, 2) and depths `z` (..., J)"
+def backproject(uv, # (..., J, 2) pixels
+                z,  # (..., J) depths, mm
+                K,  # (..., 3, 3) intrinsics, px
+               ):   # (..., J, 3) camera-frame points, mm
+    "Camera-frame points from pixels and their depths"
     ones = torch.ones_like(uv[..., :1])
     rays = torch.cat([uv, ones], -1) @ torch.linalg.inv(K).transpose(-1, -2)
     return rays * z[..., None]
 
 # %% ../nbs/00_hand.ipynb #34d8ea97
-def bone_lengths(xyz):
-    "Length of each of the 20 `BONES` (..., 20) of joints `xyz` (..., 21, 3)"
+def bone_lengths(xyz, # (..., 21, 3) joints, mm
+                ):    # (..., 20) lengths of the `BONES`, mm
+    "Length of each of the 20 `BONES`"
     par, chi = zip(*BONES)
     return (xyz[..., list(chi), :] - xyz[..., list(par), :]).norm(dim=-1)
 
-def hand_scale(xyz):
-    "The 2.5D scale s: length of the middle finger's MCP -> PIP bone (..., )"
+def hand_scale(xyz, # (..., 21, 3) joints, mm
+              ):    # (...,) the scale s, mm
+    "The 2.5D scale s: length of the middle finger's MCP -> PIP bone"
     return (xyz[..., SCALE_BONE[1], :] - xyz[..., SCALE_BONE[0], :]).norm(dim=-1)
 
 # %% ../nbs/00_hand.ipynb #dd2a2672
-def to_25d(xyz, K):
-    "2.5D pose of camera-frame joints: `uv` (..., 21, 2) pixels, `zr` (..., 21) root-relative depth / scale, and the scale"
+def to_25d(xyz, # (..., 21, 3) camera-frame joints, mm
+           K,   # (..., 3, 3) intrinsics, px
+          ):    # uv (..., 21, 2) px, zr (..., 21) scale units, scale (...,) mm
+    "2.5D pose of camera-frame joints: pixels, root-relative depth / scale, and the scale"
     s = hand_scale(xyz)
     zr = (xyz[..., 2] - xyz[..., ROOT:ROOT+1, 2]) / s[..., None].clamp_min(1e-6)
     return project(xyz, K), zr, s
 
-def root_depth(uv, zr, K, scale):
-    "Root depth Z (...,) from a 2.5D pose and the scale alone: the larger root of Iqbal et al.'s quadratic"
+def root_depth(uv,    # (..., 21, 2) pixels
+               zr,    # (..., 21) root-relative depth / scale
+               K,     # (..., 3, 3) intrinsics, px
+               scale, # (...,) or a number: the hand scale s, mm
+              ):      # (...,) root depth Z, mm
+    "Root depth from a 2.5D pose and the scale alone: the larger root of Iqbal et al.'s quadratic"
     dt = uv.dtype
     uv, zr, K, s = uv.double(), zr.double(), K.double(), torch.as_tensor(scale, dtype=torch.float64, device=uv.device)
     rays = torch.cat([uv, torch.ones_like(uv[..., :1])], -1) @ torch.linalg.inv(K).transpose(-1, -2)
@@ -82,8 +99,13 @@ def root_depth(uv, zr, K, scale):
     disc = (qb**2 - qa*qc).clamp_min(0)   # rays too close for the bone: take the vertex of the parabola
     return ((-qb + disc.sqrt()) / qa.clamp_min(1e-18)).to(dt)
 
-def from_25d(uv, zr, K, root_z=None, scale=None):
-    "Camera-frame joints (..., 21, 3) from a 2.5D pose; give `scale` and `root_z`, or only `scale` to solve for the root"
+def from_25d(uv,          # (..., 21, 2) pixels
+             zr,          # (..., 21) root-relative depth / scale
+             K,           # (..., 3, 3) intrinsics, px
+             root_z=None, # (...,) root depth, mm; None: solved with `root_depth`
+             scale=None,  # (...,) or a number: the hand scale s, mm (required)
+            ):            # (..., 21, 3) camera-frame joints, mm
+    "Camera-frame joints from a 2.5D pose, with the root depth given or solved from the scale"
     if scale is None: raise ValueError("from_25d needs the hand scale (length of bone 9->10 in mm)")
     scale = torch.as_tensor(scale, dtype=uv.dtype, device=uv.device)
     if root_z is None: root_z = root_depth(uv, zr, K, scale)
@@ -92,8 +114,12 @@ def from_25d(uv, zr, K, root_z=None, scale=None):
     return backproject(uv.double(), z.double(), K.double()).to(uv.dtype)
 
 # %% ../nbs/00_hand.ipynb #7c97be3e
-def mirror(uv, xyz, K, width):
-    "Left <-> right: joints and intrinsics of the horizontally flipped image of width `width`"
+def mirror(uv,    # (..., J, 2) pixels
+           xyz,   # (..., J, 3) camera-frame joints, mm
+           K,     # (..., 3, 3) intrinsics, px
+           width, # image width, px
+          ):      # (uv, xyz, K) of the flipped image
+    "Left <-> right: joints and intrinsics of the horizontally flipped image"
     uv = torch.stack([width - 1 - uv[..., 0], uv[..., 1]], -1)
     xyz = xyz * xyz.new_tensor([-1., 1., 1.])
     K = K.clone()
@@ -104,15 +130,20 @@ def mirror(uv, xyz, K, width):
 # %% ../nbs/00_hand.ipynb #0ea6c4c9
 FINGER_COLORS = ('#d62728', '#ff7f0e', '#2ca02c', '#1f77b4', '#9467bd')
 
-def joint_color(j):
-    "Plot colour of joint `j` (its finger's colour; grey for the wrist)"
+def joint_color(j:int, # joint index, 0-20
+               ) -> str: # a matplotlib colour
+    "Plot colour of a joint: its finger's colour, grey for the wrist"
     return 'grey' if j == 0 else FINGER_COLORS[(j - 1) // 4]
 
 # %% ../nbs/00_hand.ipynb #8b8fe3c3
 DEPTH_RANGE = 4.   # in units of the hand scale s (about 18 cm for an adult hand): beyond that, clamped
 
-def normalize_depth(depth, mask, root_z, scale):
-    "Normalised hand depth (B,1,H,W) from depth in mm, a {0,1} hand mask, root depths (B,) and scales (B,) in mm"
+def normalize_depth(depth,  # (B,1,H,W) depth, mm, 0 where there is no surface
+                    mask,   # (B,1,H,W) hand mask, {0,1}
+                    root_z, # (B,) root depths, mm
+                    scale,  # (B,) hand scales s, mm
+                   ):       # (B,1,H,W) in [-1, 1], 1 off the hand
+    "Normalised hand depth: root-relative, in `DEPTH_RANGE` scales, clamped; background far (1)"
     rel = (depth - root_z.view(-1, 1, 1, 1)) / (DEPTH_RANGE * scale.view(-1, 1, 1, 1))
     hand = (mask > 0) & (depth > 0)
     return torch.where(hand, rel.clamp(-1, 1), torch.ones_like(rel))
