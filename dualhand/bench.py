@@ -42,7 +42,7 @@ BENCH_CONFIGS = {
     'full':  dict(arch=PRESETS['paper']['arch'], size=PRESETS['paper']['size'], decoder_width=PRESETS['paper']['decoder_width'],
                   bs=PRESETS['paper']['bs'], ft_bs=20, warmup=3, iters=10, rounds=1, n_images=64),
 }
-PAPER_SAMPLES = 60 * 41_258     # the paper's pre-training schedule: 60 epochs of RHD's training set
+PAPER_SAMPLES = 60 * 41_258     # the `paper` preset: 60 epochs of RHD's training set (the paper states the lr drops, not the total)
 
 def bench_config(config:str='small', # 'tiny', 'small' (CPU) or 'full' (the paper's, for a GPU)
                  device=None,         # 'cpu', 'cuda', 'cuda:1', ... (default: CUDA when there is one)

@@ -164,7 +164,7 @@ class DualHandNet(nn.Module):
                  n_joints:int=21,
                  proj_dim:int=128,           # size of z
                  stop_grad:bool=True,        # Supp. D: detach the attention where it multiplies RGB features
-                 decoder_width:int=256,      # channels of the deconvolutions (256 in the paper; smaller for CPU)
+                 decoder_width:int=256,      # channels of the deconvolutions (256 as in Xiao et al.; the paper gives none; smaller for CPU)
                  proj_hidden:int|None=None): # hidden width of the projection heads (default: the latent's channels)
         super().__init__()
         self.enc_rgb = ResNetEncoder(arch, 3, pretrained)
