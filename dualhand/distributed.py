@@ -5,91 +5,16 @@
 # %% ../nbs/51_distributed.ipynb #d7e35617
 from __future__ import annotations
 import os, socket, tempfile
-from contextlib import contextmanager
 from pathlib import Path
 import torch
 import torch.distributed as dist
-from fastcore.basics import patch
-from fastai.torch_core import num_distrib, rank_distrib, default_device
-from fastai.distributed import DistributedDL
+from .pretrain import is_distributed, gather_batch, GatherNegatives, setup_distributed, distributed
+from .pretrain import DualHandLoss, training_views, pretrain_learner, Checkpoint
+_all_ = ['is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed', 'distributed']
 
 # %% auto #0
-__all__ = ['is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed', 'distributed', 'check_equivalence',
-           'check_fastai_fit']
-
-# %% ../nbs/51_distributed.ipynb #db9683d5
-def is_distributed() -> bool:
-    "Whether this process is one of several in an initialised process group"
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-class _GatherWithGrad(torch.autograd.Function):
-    "all_gather along the batch; backward: the sum over processes of the gradient w.r.t. the gathered batch, own rows"
-    @staticmethod
-    def forward(ctx, x):
-        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, x.contiguous())
-        ctx.rank, ctx.n = dist.get_rank(), x.shape[0]
-        return torch.cat(parts)
-    @staticmethod
-    def backward(ctx, g):
-        g = g.contiguous().clone()
-        dist.all_reduce(g)                                # every process's gradient of its loss w.r.t. the whole batch, summed
-        return g[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
-
-def gather_batch(x:torch.Tensor) -> torch.Tensor:
-    "All processes' `x` (B,...) concatenated in rank order, gradients flowing back to each process's own part; `x` in a single process"
-    if not is_distributed(): return x
-    return _GatherWithGrad.apply(x)
-
-class GatherNegatives:
-    "Wrap a loss (e.g. `DualHandLoss`): its projections `z_*` are gathered from all processes, so NT-Xent's negatives span the global batch"
-    def __init__(self, loss): self.loss = loss
-    def __call__(self, out, *targets, **kwargs):
-        if isinstance(out, dict) and any(k.startswith('z_') for k in out):
-            out = {k: gather_batch(v) if k.startswith('z_') else v for k, v in out.items()}
-        return self.loss(out, *targets, **kwargs)
-    def __getattr__(self, k):                       # `terms`, `pretrain`, ... of the wrapped loss
-        if k == 'loss': raise AttributeError(k)
-        return getattr(self.loss, k)
-    def __repr__(self): return f"GatherNegatives({self.loss!r})"
-
-# %% ../nbs/51_distributed.ipynb #c2dc1e3e
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "Broadcast the shuffled indices `t` from `rank`: a CUDA tensor with NCCL (fastai's way), a CPU one with gloo"
-    dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=dev)
-    dist.broadcast(t, rank)
-    return t.cpu().tolist()
-
-def setup_distributed():
-    "In a process started by torchrun / accelerate launch on GPUs: make GPU `LOCAL_RANK` the current device; returns it (None otherwise)"
-    if num_distrib() > 1 and torch.cuda.is_available():
-        dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-        torch.cuda.set_device(dev)
-        return dev
-    return None
-
-def _all_params_used(learn):
-    cfg = getattr(learn, 'config', None) or {}
-    return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
-
-@contextmanager
-def distributed(learn, negatives:str='global', sync_bn:bool=None, **kwargs):
-    "fastai's `distrib_ctx` for `learn`, NT-Xent negatives gathered across processes ('global') or per process ('local'); a no-op in one process"
-    if negatives not in ('global', 'local'): raise ValueError(f"negatives must be 'global' or 'local', got {negatives!r}")
-    if num_distrib() <= 1:
-        yield learn; return
-    cuda = torch.device(getattr(learn.dls, 'device', None) or default_device()).type == 'cuda'
-    sync_bn = cuda if sync_bn is None else sync_bn
-    if sync_bn and not cuda: raise ValueError("sync_bn=True needs CUDA (torch's SyncBatchNorm has no CPU kernel)")
-    from accelerate.utils import DistributedDataParallelKwargs
-    kwargs.setdefault('kwargs_handlers', [DistributedDataParallelKwargs(find_unused_parameters=not _all_params_used(learn))])
-    loss = learn.loss_func
-    if negatives == 'global': learn.loss_func = GatherNegatives(loss)
-    try:
-        with learn.distrib_ctx(sync_bn=sync_bn, cpu=not cuda, **kwargs): yield learn
-    finally: learn.loss_func = loss
+__all__ = ['check_equivalence', 'check_fastai_fit', 'is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed',
+           'distributed']
 
 # %% ../nbs/51_distributed.ipynb #30575dc0
 def _spawn(fn, args, nprocs):
@@ -116,7 +41,6 @@ def _init_gloo(rank, world_size, port):
 def _case(arch, decoder_width, size, bs, seed):
     "A model, the inputs and targets of one pre-training step on `bs` SynthHands samples"
     from dualhand.model import DualHandNet
-    from dualhand.pretrain import training_views
     from dualhand.synth import SynthHands
     torch.manual_seed(seed)
     model = DualHandNet(arch, decoder_width=decoder_width).eval()          # BatchNorm: running statistics
@@ -134,7 +58,6 @@ def _step_grads(model, xb, t, loss_func):
 
 def _equivalence_worker(rank, world_size, port, path):
     from torch.nn.parallel import DistributedDataParallel as DDP
-    from dualhand.pretrain import DualHandLoss
     _init_gloo(rank, world_size, port)
     dist.init_process_group('gloo', rank=rank, world_size=world_size)
     try:
@@ -157,7 +80,6 @@ def _equivalence_worker(rank, world_size, port, path):
 
 def check_equivalence(world_size:int=2, bs:int=8, size:int=32, arch:str='resnet18', decoder_width:int=16, seed:int=0) -> dict:
     "One pre-training step on `world_size` gloo processes vs one process on the whole batch: gradient differences for gathered and per-process negatives"
-    from dualhand.pretrain import DualHandLoss
     if bs % world_size: raise ValueError(f"bs={bs} must be a multiple of world_size={world_size}")
     if bs // world_size < 2: raise ValueError(f"each process needs at least 2 samples (NT-Xent), got bs={bs} for {world_size} processes")
     args = (arch, decoder_width, size, bs, seed)
@@ -178,7 +100,6 @@ def check_equivalence(world_size:int=2, bs:int=8, size:int=32, arch:str='resnet1
 # %% ../nbs/51_distributed.ipynb #804b77ca
 def _fit_worker(rank, world_size, port, path, n, bs, size):
     from dualhand.data import source_dls
-    from dualhand.pretrain import pretrain_learner, Checkpoint
     from dualhand.synth import SynthHands
     _init_gloo(rank, world_size, port)
     dls = source_dls(SynthHands(n, 'synthetic', 0, size), SynthHands(4, 'real', 1, size), bs=bs, seed=0, device='cpu')

@@ -5,9 +5,11 @@
 # %% ../nbs/14_pretrain.ipynb #52cc9a7f
 from __future__ import annotations
 import json, math, os, sys, time, warnings
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from fastai.learner import Learner, Metric, Recorder
 from fastai.callback.fp16 import MixedPrecision
@@ -18,7 +20,9 @@ from torch.amp import GradScaler
 from fastai.callback.core import Callback, CancelEpochException, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.optimizer import Adam
-from fastai.torch_core import rank_distrib
+from fastai.torch_core import rank_distrib, num_distrib
+from fastai.distributed import DistributedDL
+from fastcore.basics import patch
 from .hand import normalize_depth
 from .augment import random_geometry, texture_rgb, texture_depth
 from .model import DualHandNet
@@ -31,8 +35,9 @@ __all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'chec
            'training_views', 'DualModalPretrain', 'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms',
            'save_checkpoint', 'load_checkpoint', 'read_history', 'EpochLog', 'Checkpoint', 'StopOnNonFinite',
            'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
-           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'evaluate_model',
-           'mean_pose_reference', 'run_pretrain']
+           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'is_distributed', 'gather_batch',
+           'GatherNegatives', 'setup_distributed', 'distributed', 'evaluate_model', 'mean_pose_reference',
+           'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
@@ -327,9 +332,12 @@ def warm_start(model:nn.Module, path) -> nn.Module:
     load_weights(model, state, '--init', path, 'this network (another arch or decoder width?)')
     return model
 
-def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain', **overrides) -> Learner:
+def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain',
+                     config:dict=None, # a `pretrain_config` dict, used as it is (instead of `preset`, `row`, `overrides`)
+                     **overrides) -> Learner:
     "A fastai Learner that pre-trains `DualHandNet` on `dls` (labelled source batches) as row `row` of Tables 3-4"
-    cfg = pretrain_config(preset, row, **overrides)
+    if config is not None and overrides: raise ValueError(f"config and overrides {sorted(overrides)}: give one or the other")
+    cfg = pretrain_config(preset, row, **overrides) if config is None else config
     torch.manual_seed(cfg['seed'])
     model = DualHandNet(cfg['arch'], cfg['pretrained'], decoder_width=cfg['decoder_width'], stop_grad=cfg['stop_grad'])
     if cfg['init']: warm_start(model, cfg['init'])
@@ -377,6 +385,80 @@ def open_run(path,              # the run's folder
 
 RUN_FILES = ('last.pth', 'history.jsonl', 'results.json')   # what a run writes into its folder
 
+# %% ../nbs/14_pretrain.ipynb #7225aded
+def is_distributed() -> bool:
+    "Whether this process is one of several in an initialised process group"
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+class _GatherWithGrad(torch.autograd.Function):
+    "all_gather along the batch; backward: the sum over processes of the gradient w.r.t. the gathered batch, own rows"
+    @staticmethod
+    def forward(ctx, x):
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        ctx.rank, ctx.n = dist.get_rank(), x.shape[0]
+        return torch.cat(parts)
+    @staticmethod
+    def backward(ctx, g):
+        g = g.contiguous().clone()
+        dist.all_reduce(g)                                # every process's gradient of its loss w.r.t. the whole batch, summed
+        return g[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
+
+def gather_batch(x:torch.Tensor) -> torch.Tensor:
+    "All processes' `x` (B,...) concatenated in rank order, gradients flowing back to each process's own part; `x` in a single process"
+    if not is_distributed(): return x
+    return _GatherWithGrad.apply(x)
+
+class GatherNegatives:
+    "Wrap a loss (e.g. `DualHandLoss`): its projections `z_*` are gathered from all processes, so NT-Xent's negatives span the global batch"
+    def __init__(self, loss): self.loss = loss
+    def __call__(self, out, *targets, **kwargs):
+        if isinstance(out, dict) and any(k.startswith('z_') for k in out):
+            out = {k: gather_batch(v) if k.startswith('z_') else v for k, v in out.items()}
+        return self.loss(out, *targets, **kwargs)
+    def __getattr__(self, k):                       # `terms`, `pretrain`, ... of the wrapped loss
+        if k == 'loss': raise AttributeError(k)
+        return getattr(self.loss, k)
+    def __repr__(self): return f"GatherNegatives({self.loss!r})"
+
+@patch
+def _broadcast(self:DistributedDL, t, rank):
+    "Broadcast the shuffled indices `t` from `rank`: a CUDA tensor with NCCL (fastai's way), a CPU one with gloo"
+    dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
+    t = torch.tensor(t, dtype=torch.long, device=dev)
+    dist.broadcast(t, rank)
+    return t.cpu().tolist()
+
+def setup_distributed():
+    "In a process started by torchrun / accelerate launch on GPUs: make GPU `LOCAL_RANK` the current device; returns it (None otherwise)"
+    if num_distrib() > 1 and torch.cuda.is_available():
+        dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+        torch.cuda.set_device(dev)
+        return dev
+    return None
+
+def _all_params_used(learn):
+    cfg = getattr(learn, 'config', None) or {}
+    return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
+
+@contextmanager
+def distributed(learn, negatives:str='global', sync_bn:bool=None, **kwargs):
+    "fastai's `distrib_ctx` for `learn`, NT-Xent negatives gathered across processes ('global') or per process ('local'); a no-op in one process"
+    if negatives not in ('global', 'local'): raise ValueError(f"negatives must be 'global' or 'local', got {negatives!r}")
+    if num_distrib() <= 1:
+        yield learn; return
+    cuda = torch.device(getattr(learn.dls, 'device', None) or default_device()).type == 'cuda'
+    sync_bn = cuda if sync_bn is None else sync_bn
+    if sync_bn and not cuda: raise ValueError("sync_bn=True needs CUDA (torch's SyncBatchNorm has no CPU kernel)")
+    from accelerate.utils import DistributedDataParallelKwargs
+    kwargs.setdefault('kwargs_handlers', [DistributedDataParallelKwargs(find_unused_parameters=not _all_params_used(learn))])
+    loss = learn.loss_func
+    if negatives == 'global': learn.loss_func = GatherNegatives(loss)
+    try:
+        with learn.distrib_ctx(sync_bn=sync_bn, cpu=not cuda, **kwargs): yield learn
+    finally: learn.loss_func = loss
+
+
 # %% ../nbs/14_pretrain.ipynb #a5157f46
 @torch.no_grad()
 def evaluate_model(model, ds, bs=64, device=None, num_workers=0) -> dict:
@@ -415,14 +497,13 @@ def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrai
                  **overrides):
     "Pre-train row `row` on `train`, evaluate on each dataset of `tests` ({name: ds}); returns (learn, results or None off process 0)"
     from dualhand.data import source_dls
-    from dualhand.distributed import setup_distributed, distributed
     if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
     cfg = pretrain_config(preset, row, **overrides)
     open_run(path, [cfg['init']], resume, overwrite)            # before any work
     device = device or setup_distributed()      # under torchrun / accelerate launch: this process's GPU
     valid = valid or next(iter(tests.values()))
     dls = source_dls(train, valid, bs=cfg['bs'], num_workers=num_workers, seed=cfg['seed'], device=device)
-    learn = pretrain_learner(dls, preset, row, path=path, **overrides)
+    learn = pretrain_learner(dls, path=path, config=cfg)         # the configuration built once, above
     t0 = time.time()
     with distributed(learn):                    # a no-op in a single process
         if quiet:
