@@ -618,6 +618,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'dualhand.pretrain.is_distributed': ('nbs/pretrain.html#is_distributed', 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.learner_device': ('nbs/pretrain.html#learner_device', 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.load_checkpoint': ('nbs/pretrain.html#load_checkpoint', 'dualhand/pretrain.py'),
+                                   'dualhand.pretrain.loss_curves': ('nbs/pretrain.html#loss_curves', 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.mean_pose_reference': ( 'nbs/pretrain.html#mean_pose_reference',
                                                                               'dualhand/pretrain.py'),
                                    'dualhand.pretrain.multistep': ('nbs/pretrain.html#multistep', 'dualhand/pretrain.py'),

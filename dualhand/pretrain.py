@@ -37,7 +37,7 @@ __all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'chec
            'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
            'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'is_distributed', 'gather_batch',
            'GatherNegatives', 'setup_distributed', 'distributed', 'evaluate_model', 'mean_pose_reference',
-           'run_pretrain']
+           'run_pretrain', 'loss_curves']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
@@ -518,3 +518,19 @@ def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrai
     Path(path).mkdir(parents=True, exist_ok=True)
     (Path(path) / 'results.json').write_text(json.dumps(res, indent=1))
     return learn, res
+
+# %% ../nbs/14_pretrain.ipynb #f1c22416
+def loss_curves(run,          # a run folder: its `history.jsonl`, and `results.json` for the row and the batch size
+                every:int=20, # training batches per trace point (`LogLossTerms(every)`)
+               ) -> dict:     # {term: ([samples seen], [values])}
+    "Each loss term of a run against the training samples seen: the means over every `every` batches where the run traced them, else the epoch means"
+    run = Path(run)
+    cfg = json.loads((run / 'results.json').read_text())['config']
+    curves = {k: ([], []) for k in term_names(cfg['streams'], cfg['contrastive'])}
+    for r in read_history(run / 'history.jsonl'):
+        start = r['samples'] - r['samples'] // (r['epoch'] + 1)          # samples seen before this epoch
+        points = [(start + (i + 1) * every * cfg['bs'], p) for i, p in enumerate(r.get('trace', []))] or [(r['samples'], r)]
+        for n, p in points:
+            for k, (ns, vs) in curves.items():
+                if k in p: ns.append(n); vs.append(p[k])
+    return curves
