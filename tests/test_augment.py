@@ -80,8 +80,17 @@ def test_float64_and_batch_of_one():
     x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
     y = texture_rgb(x, p_jitter=1., generator=torch.Generator().manual_seed(5))
     assert y.dtype == torch.float64 and y.shape == x.shape and 0 <= y.min() and y.max() <= 1
-    d = texture_depth(torch.rand(1, 1, 16, 16, dtype=torch.float64), generator=torch.Generator().manual_seed(5))
+    # the same seed draws the same augmentation in either precision: float64 equals float32 up to float32 rounding,
+    # and it really changed the image
+    y32 = texture_rgb(x.float(), p_jitter=1., generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(y, y32.double(), atol=1e-5, rtol=0)
+    assert (y - x).abs().max() > 0.1
+    d0 = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    d = texture_depth(d0, generator=torch.Generator().manual_seed(5))
     assert d.dtype == torch.float64
+    torch.testing.assert_close(d, texture_depth(d0.float(), generator=torch.Generator().manual_seed(5)).double(),
+                               atol=1e-5, rtol=0)
+    assert (d - d0).abs().max() > 0.1
 
 
 def test_inputs_not_modified():

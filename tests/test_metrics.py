@@ -79,7 +79,11 @@ def test_metrics_on_the_real_model():
     with torch.no_grad(): y = model(torch.rand(2, 3, 64, 64))
     r = evaluate(y, t)                                       # img_size inferred: 4 * 16 = 64
     assert all(math.isfinite(v) for v in r.values())
-    assert 0 <= r['pck2d'] <= 1 and 0 <= r['auc_0_50'] <= 1 and r['pa_epe3d'] <= r['epe3d'] + 1e-6
+    assert 0 <= r['auc_0_50'] <= 1 and r['pa_epe3d'] <= r['epe3d'] + 1e-6
+    # PCK by hand: visible joints within 5 % of the 64-pixel crop (3.2 px) of the truth, over the visible joints
+    hits = [math.dist(y['uv'][i, j].tolist(), t['uv'][i, j].tolist()) <= 0.05 * 64
+            for i in range(2) for j in range(21) if t['vis'][i, j]]
+    assert r['pck2d'] == pytest.approx(sum(hits) / len(hits), abs=1e-6)
     acc = run_metrics(hand_metrics(), [(y, t)])
     for k in ('pck2d', 'epe3d', 'auc_20_50', 'auc_0_50', 'pa_epe3d'):
         assert acc[k] == pytest.approx(r[k], rel=1e-4, abs=1e-6), k

@@ -62,6 +62,17 @@ def test_stop_grad_switch_reaches_all_attention_modules():
     assert not model.stop_grad and not any(a.stop_grad for a in model.attention)
     model.stop_grad = True
     assert all(a.stop_grad for a in model.attention)
+    # what the switch does: the weights E_D lends to E_R (the only path from y_F into E_D) carry no gradient when on
+    _, depth, _, _ = _batch(B=1, S=32)
+    model.eval()
+    _, ws = model.encode_depth(depth)
+    assert len(ws) == 5 and not any(w.requires_grad for w in ws)
+    model.stop_grad = False
+    _, ws = model.encode_depth(depth)
+    assert all(w.requires_grad for w in ws)
+    f = torch.rand(1, 4, 3, 3, requires_grad=True)                      # and a gradient really flows back through them
+    model.attention[2](f)[1].square().sum().backward()
+    assert f.grad.abs().sum() > 0
 
 
 def test_pretrained_true_never_downloads(tmp_path):

@@ -161,6 +161,11 @@ def test_upsampled_attention_from_predicted_depth(model):
     with torch.no_grad(): ws = model.attention_maps(F.interpolate(d, size=(S, S), mode='bilinear'))
     for m, w in zip(maps, ws):
         assert m.min() >= w.min() - 1e-5 and m.max() <= w.max() + 1e-5   # bilinear: no new extremes
+        # each map: Eq. 1's map of the depth brought to S x S, itself bilinearly upsampled from its stage's resolution
+        torch.testing.assert_close(m, F.interpolate(w, size=(S, S), mode='bilinear', align_corners=False), atol=1e-5, rtol=0)
+    for i in range(2):                                                 # batched equals separate (eval mode: no batch statistics)
+        for m, m1 in zip(maps, upsampled_attention(model, d[i:i + 1], size=(S, S))):
+            torch.testing.assert_close(m[i:i + 1], m1, atol=1e-5, rtol=1e-4)
 
 
 def test_show_batch_grid(data):
