@@ -7,6 +7,7 @@ from dualhand.model import DualHandNet
 from dualhand.synth import SynthHands
 from dualhand.data import finetune_dls
 from dualhand.pretrain import training_views
+from dualhand.losses import multimodal_loss
 from dualhand.finetune import (FinetuneStep, FinetuneLoss, SelfDistillFinetune, finetune_forward, model_from_checkpoint,
                                run_finetune, finetune_config)
 
@@ -79,7 +80,10 @@ def test_real_half_is_skipped_without_ll_and_ld(batch):
     assert not loss.needs_real and loss.names() == ['M_R', 'M_D', 'M_F', 'L_s']
     out = FinetuneStep(net)(x_s, d_s)
     assert set(out) == {'src'}
-    assert torch.isfinite(loss(out, t_s))
+    # without the real half the loss is L_s alone (Eq. 6): M of Eq. 5 summed over the three synthetic streams
+    want = sum(multimodal_loss(out['src'][f'y_{k}'], t_s) for k in 'RDF')
+    torch.testing.assert_close(loss(out, t_s), want)
+    assert set(loss.terms) == {'M_R', 'M_D', 'M_F', 'L_s', 'total'}
     with pytest.raises(KeyError, match='need the real streams'): FinetuneLoss()(out, t_s, {'K': K})
     with pytest.raises(KeyError, match="intrinsics"): FinetuneLoss()(FinetuneStep(net)(x_s, d_s, x_r), t_s)
 
