@@ -41,8 +41,13 @@ def _check_range(name, r, lo=-math.inf, hi=math.inf):
         raise ValueError(f"`{name}` must be a pair (min, max) with {lo} <= min <= max <= {hi}, got {r}")
 
 # %% ../nbs/04_augment.ipynb #324d06ef
-def affine_matrix(angle, scale, tx, ty, size):
-    "Pixel affines (B,3,3): rotate by `angle` (B,) degrees counter-clockwise as displayed and scale by `scale` (B,) about the centre of an image of `size` (H, W), then shift by (`tx`, `ty`) (B,) px"
+def affine_matrix(angle, # (B,) rotation in degrees, counter-clockwise as displayed
+                  scale, # (B,) scale factor about the image centre
+                  tx,    # (B,) shift to the right, px
+                  ty,    # (B,) shift down, px
+                  size,  # (H, W) of the images, px
+                 ) -> torch.Tensor: # (B,3,3) pixel affines
+    "Pixel affines: rotate and scale about the image centre, then shift"
     H, W = size
     cx, cy = (W - 1) / 2, (H - 1) / 2
     a = torch.deg2rad(angle)
@@ -52,16 +57,19 @@ def affine_matrix(angle, scale, tx, ty, size):
                         torch.stack([-s, c, cy + ty + s*cx - c*cy], -1),
                         torch.stack([z, z, o], -1)], -2)
 
-def affine_inverse(A):
-    "Inverse (B,3,3) of pixel affines `A` (B,3,3) with last row (0, 0, 1), in closed form"
+def affine_inverse(A, # (B,3,3) pixel affines with last row (0, 0, 1)
+                  ) -> torch.Tensor: # (B,3,3)
+    "Inverse of pixel affines, in closed form"
     a, b, c, d = A[:, 0, 0], A[:, 0, 1], A[:, 1, 0], A[:, 1, 1]
     det = a*d - b*c
     Mi = torch.stack([torch.stack([d, -b], -1), torch.stack([-c, a], -1)], -2) / det[:, None, None]
     t = -(Mi @ A[:, :2, 2:])
     return torch.cat([torch.cat([Mi, t], -1), A[:, 2:]], -2)
 
-def warp_points(uv, A):
-    "Points `uv` (B,J,2) in pixels moved by the pixel affines `A` (B,3,3)"
+def warp_points(uv, # (B,J,2) points, px
+                A,  # (B,3,3) pixel affines
+               ) -> torch.Tensor: # (B,J,2) px
+    "Points moved by pixel affines"
     return uv @ A[:, :2, :2].transpose(-1, -2) + A[:, None, :2, 2]
 
 # %% ../nbs/04_augment.ipynb #41b5b073
@@ -71,8 +79,12 @@ def _pixel_to_norm(size, dtype, device, inverse=False):
     m = [[W/2, 0, (W-1)/2], [0, H/2, (H-1)/2], [0, 0, 1]] if inverse else [[2/W, 0, 1/W - 1], [0, 2/H, 1/H - 1], [0, 0, 1]]
     return torch.tensor(m, dtype=dtype, device=device)
 
-def warp_image(x, A, mode='bilinear', fill=0.):
-    "Images `x` (B,C,H,W) warped by pixel affines `A` (B,3,3): output pixel p' reads the input at A^-1 p'"
+def warp_image(x,               # (B,C,H,W) images, float or integer
+               A,               # (B,3,3) pixel affines
+               mode='bilinear', # `grid_sample` interpolation: 'bilinear' or 'nearest'
+               fill=0.,         # value outside the input: a number or one per channel (C,)
+              ) -> torch.Tensor: # (B,C,H,W), dtype of `x`
+    "Images warped by pixel affines: output pixel p' reads the input at A^-1 p'"
     if x.ndim != 4: raise ValueError(f"warp_image: expected images (B,C,H,W), got shape {tuple(x.shape)}")
     if A.shape != (x.shape[0], 3, 3):
         raise ValueError(f"warp_image: expected affines ({x.shape[0]},3,3) for a batch of {x.shape[0]}, got {tuple(A.shape)}")
@@ -98,8 +110,11 @@ def _batch_geometry(batch, fn='warp'):
     x = batch[keys[0]]
     return x.shape[0], tuple(x.shape[-2:]), x.device
 
-def warp(batch, A, depth_fill=0.):
-    "A new batch dict with the pixel affines `A` (B,3,3) applied to images, `uv`, `K` and `vis`; other keys passed through"
+def warp(batch,         # dict with 'rgb', 'depth', 'mask' (B,C,H,W) and optional 'uv' (B,J,2) px, 'K' (B,3,3), 'vis' (B,J)
+         A,             # (B,3,3) pixel affines
+         depth_fill=0., # depth outside the input image, in the depth map's unit
+        ) -> dict:      # a new batch dict; other keys passed through
+    "A batch with pixel affines applied to its images, `uv`, `K` and `vis`"
     B, (H, W), dev = _batch_geometry(batch)
     out = dict(batch)
     if 'rgb' in batch: out['rgb'] = warp_image(batch['rgb'], A, 'bilinear')
@@ -119,9 +134,16 @@ def warp(batch, A, depth_fill=0.):
     return out
 
 # %% ../nbs/04_augment.ipynb #51f90061
-def random_affine(n, size, rot=(-180., 180.), scale=(0.8, 1.0), trans=(-20., 20.), ref_size=REF_SIZE,
-                  generator=None, device=None):
-    "`n` random pixel affines (n,3,3) for images of `size` (H, W); `trans` in px at `ref_size`, scaled to the image"
+def random_affine(n,                  # number of affines
+                  size,               # (H, W) of the images, px
+                  rot=(-180., 180.),  # (min, max) rotation, degrees
+                  scale=(0.8, 1.0),   # (min, max) scale factor
+                  trans=(-20., 20.),  # (min, max) shift per axis, px at `ref_size`, scaled to the image
+                  ref_size=REF_SIZE,  # crop size (px) at which `trans` is given
+                  generator=None,     # torch.Generator for the random draws; None: the global one
+                  device=None,        # device of the result
+                 ) -> torch.Tensor:   # (n,3,3) pixel affines
+    "`n` random pixel affines: rotation, scale and shift drawn uniformly"
     _check_range('rot', rot); _check_range('scale', scale, lo=1e-6); _check_range('trans', trans)
     H, W = size
     ang = _uniform(n, *rot, generator, device)
@@ -130,9 +152,15 @@ def random_affine(n, size, rot=(-180., 180.), scale=(0.8, 1.0), trans=(-20., 20.
     ty = _uniform(n, *trans, generator, device) * (H / ref_size)
     return affine_matrix(ang, s, tx, ty, size)
 
-def random_geometry(batch, rot=(-180., 180.), scale=(0.8, 1.0), trans=(-20., 20.), generator=None,
-                    ref_size=REF_SIZE, depth_fill=0.):
-    "G_RGB / G_DM (Supp. B): one random rotation + scale + translation per sample, applied to rgb, depth, mask, uv, K, vis"
+def random_geometry(batch,              # batch dict as `warp` takes it: images (B,C,H,W), optional 'uv', 'K', 'vis'
+                    rot=(-180., 180.),  # (min, max) rotation, degrees
+                    scale=(0.8, 1.0),   # (min, max) scale factor
+                    trans=(-20., 20.),  # (min, max) shift per axis, px at `ref_size`
+                    generator=None,     # torch.Generator for the random draws; None: the global one
+                    ref_size=REF_SIZE,  # crop size (px) at which `trans` is given
+                    depth_fill=0.,      # depth outside the input image
+                   ) -> dict:           # a new batch dict
+    "G_RGB / G_DM (Supp. B): one random rotation, scale and shift per sample"
     B, size, dev = _batch_geometry(batch, 'random_geometry')
     return warp(batch, random_affine(B, size, rot, scale, trans, ref_size, generator, dev), depth_fill)
 
@@ -143,20 +171,28 @@ def _per_sample(f, x):
 
 def _blend(x, y, f): return (f * x + (1 - f) * y).clamp(0, 1)
 
-def adjust_brightness(x, f):
-    "Images `x` (B,3,H,W) in [0,1] with brightness scaled by per-sample factors `f` (B,)"
+def adjust_brightness(x, # (B,3,H,W) images in [0,1]
+                      f, # (B,) brightness factors (1: unchanged)
+                     ) -> torch.Tensor: # (B,3,H,W) in [0,1]
+    "Brightness scaled by per-sample factors"
     return (x * _per_sample(f, x)).clamp(0, 1)
 
-def adjust_contrast(x, f):
-    "Blend each image with its mean grey level by per-sample factors `f` (B,)"
+def adjust_contrast(x, # (B,3,H,W) images in [0,1]
+                    f, # (B,) contrast factors (1: unchanged, 0: flat grey)
+                   ) -> torch.Tensor: # (B,3,H,W) in [0,1]
+    "Blend each image with its mean grey level by per-sample factors"
     return _blend(x, TF.rgb_to_grayscale(x).mean((-3, -2, -1), keepdim=True), _per_sample(f, x))
 
-def adjust_saturation(x, f):
-    "Blend each image with its grey image by per-sample factors `f` (B,)"
+def adjust_saturation(x, # (B,3,H,W) images in [0,1]
+                      f, # (B,) saturation factors (1: unchanged, 0: grey)
+                     ) -> torch.Tensor: # (B,3,H,W) in [0,1]
+    "Blend each image with its grey image by per-sample factors"
     return _blend(x, TF.rgb_to_grayscale(x), _per_sample(f, x))
 
-def adjust_hue(x, f):
-    "Hue of images `x` (B,3,H,W) in [0,1] rotated by per-sample fractions of a turn `f` (B,) in [-0.5, 0.5]"
+def adjust_hue(x, # (B,3,H,W) images in [0,1]
+               f, # (B,) hue shift in turns, in [-0.5, 0.5]
+              ) -> torch.Tensor: # (B,3,H,W) in [0,1]
+    "Hue rotated by per-sample fractions of a turn"
     r, g, b = x.unbind(-3)
     v, mn = x.amax(-3), x.amin(-3)
     c = v - mn                                                       # chroma = v * s
@@ -166,8 +202,15 @@ def adjust_hue(x, f):
     k = (n + (h + 6 * f.to(x.dtype).reshape(-1, 1, 1)).unsqueeze(1)) % 6
     return v.unsqueeze(1) - c.unsqueeze(1) * torch.minimum(k, 4 - k).clamp(0, 1)   # HSV -> RGB, v - v s (...)
 
-def color_jitter(x, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8, generator=None):
-    "Per-sample colour jitter of images (B,3,H,W) in [0,1], applied to each sample with probability `p`"
+def color_jitter(x,              # (B,3,H,W) images in [0,1]
+                 brightness=0.4, # brightness factor drawn from [max(0, 1-b), 1+b]
+                 contrast=0.4,   # contrast factor drawn from [max(0, 1-c), 1+c]
+                 saturation=0.4, # saturation factor drawn from [max(0, 1-s), 1+s]
+                 hue=0.1,        # hue shift drawn from [-hue, hue] turns; hue in [0, 0.5]
+                 p=0.8,          # probability that a sample is jittered
+                 generator=None, # torch.Generator for the random draws; None: the global one
+                ) -> torch.Tensor: # (B,3,H,W) in [0,1]
+    "Per-sample colour jitter: brightness, contrast, saturation, hue"
     if not 0 <= hue <= 0.5: raise ValueError(f"color_jitter: `hue` must be in [0, 0.5], got {hue}")
     B, dev = x.shape[0], x.device
     fb, fc, fs = (_uniform(B, max(0., 1 - a), 1 + a, generator, dev) for a in (brightness, contrast, saturation))
@@ -177,13 +220,24 @@ def color_jitter(x, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8
     return torch.where(_per_sample(on, x).bool(), y, x)
 
 # %% ../nbs/04_augment.ipynb #f99692e1
-def random_grayscale(x, p=0.2, generator=None):
-    "Each image of `x` (B,3,H,W) replaced by its grey image (3 channels) with probability `p`"
+def random_grayscale(x,              # (B,3,H,W) images in [0,1]
+                     p=0.2,          # probability that a sample turns grey
+                     generator=None, # torch.Generator for the random draws; None: the global one
+                    ) -> torch.Tensor: # (B,3,H,W)
+    "Each image replaced by its grey image (3 channels) with probability `p`"
     on = _rand(x.shape[0], generator, x.device) < p
     return torch.where(_per_sample(on, x).bool(), TF.rgb_to_grayscale(x, num_output_channels=3), x)
 
-def erase_boxes(n, size, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), attempts=10, generator=None, device=None):
-    "Per-sample erasing rectangles as torchvision's RandomErasing draws them: boxes (n,4) = (top, left, h, w) and `on` (n,)"
+def erase_boxes(n,                  # number of samples
+                size,               # (H, W) of the images, px
+                p=0.5,              # probability that a sample is erased
+                scale=(0.02, 0.33), # (min, max) box area as a fraction of the image
+                ratio=(0.3, 3.3),   # (min, max) aspect ratio h / w, drawn log-uniformly
+                attempts=10,        # draws per sample; the first that fits is kept
+                generator=None,     # torch.Generator for the random draws; None: the global one
+                device=None,        # device of the result
+               ) -> tuple:          # boxes (n,4) = (top, left, h, w) px, `on` (n,) bool
+    "Per-sample erasing rectangles, drawn as torchvision's RandomErasing draws them"
     _check_range('scale', scale, 0, 1); _check_range('ratio', ratio, lo=1e-6)
     H, W = size
     area = H * W * _uniform((n, attempts), *scale, generator, device)
@@ -197,8 +251,11 @@ def erase_boxes(n, size, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), attempts=1
     on = (_rand(n, generator, device) < p) & fits.any(1)
     return torch.stack([top, left, h, w], -1), on
 
-def box_mask(boxes, on, size):
-    "(B,1,H,W) bool: pixels inside each sample's box (top, left, h, w) where `on`"
+def box_mask(boxes, # (B,4) = (top, left, h, w), px
+             on,    # (B,) bool: whether the sample's box is used
+             size,  # (H, W) of the images, px
+            ) -> torch.Tensor: # (B,1,H,W) bool
+    "Pixels inside each sample's box where `on`"
     H, W = size
     rows = torch.arange(H, device=boxes.device, dtype=boxes.dtype)[None, :, None]
     cols = torch.arange(W, device=boxes.device, dtype=boxes.dtype)[None, None, :]
@@ -206,8 +263,14 @@ def box_mask(boxes, on, size):
     m = (rows >= t) & (rows < t + h) & (cols >= l) & (cols < l + w) & on[:, None, None]
     return m[:, None]
 
-def random_erasing(x, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0., generator=None):
-    "Per-sample random erasing of `x` (B,C,H,W): a random rectangle set to `value` (a number or 'random') with probability `p`"
+def random_erasing(x,                  # (B,C,H,W) images
+                   p=0.5,              # probability that a sample is erased
+                   scale=(0.02, 0.33), # (min, max) box area as a fraction of the image
+                   ratio=(0.3, 3.3),   # (min, max) aspect ratio h / w
+                   value=0.,           # fill: a number, or 'random' for uniform noise in [0, 1)
+                   generator=None,     # torch.Generator for the random draws; None: the global one
+                  ) -> torch.Tensor:   # (B,C,H,W)
+    "Per-sample random erasing: a random rectangle set to `value` with probability `p`"
     boxes, on = erase_boxes(x.shape[0], x.shape[-2:], p, scale, ratio, generator=generator, device=x.device)
     m = box_mask(boxes, on, x.shape[-2:])
     if isinstance(value, str):
@@ -221,9 +284,17 @@ def _check_float(x, name, fn):
     if not x.is_floating_point() or x.ndim != 4:
         raise TypeError(f"{fn}: `{name}` must be a float tensor (B,C,H,W), got {x.dtype} of shape {tuple(x.shape)}")
 
-def texture_rgb(rgb, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_gray=0.2, p_erase=0.5, erase_scale=(0.02, 0.33),
-                erase_ratio=(0.3, 3.3), erase_value='random', generator=None):
-    "T_RGB (Supp. B): colour jitter (brightness, contrast, saturation, hue), grey-scale, random erasing; float (B,3,H,W) in [0,1]"
+def texture_rgb(rgb,                        # (B,3,H,W) float images in [0,1]
+                jitter=(0.4, 0.4, 0.4, 0.1), # `color_jitter`'s brightness, contrast, saturation, hue (turns)
+                p_jitter=0.8,               # probability of the colour jitter per sample
+                p_gray=0.2,                 # probability of grey-scale per sample
+                p_erase=0.5,                # probability of random erasing per sample
+                erase_scale=(0.02, 0.33),   # (min, max) erased area as a fraction of the image
+                erase_ratio=(0.3, 3.3),     # (min, max) aspect ratio h / w of the erased box
+                erase_value='random',       # fill of the erased box: a number, or 'random' for uniform noise
+                generator=None,             # torch.Generator for the random draws; None: the global one
+               ) -> torch.Tensor:           # (B,3,H,W) in [0,1]
+    "T_RGB (Supp. B): colour jitter, grey-scale, random erasing"
     _check_float(rgb, 'rgb', 'texture_rgb')
     if rgb.shape[1] != 3: raise ValueError(f"texture_rgb: `rgb` must have 3 channels, got shape {tuple(rgb.shape)}")
     x = color_jitter(rgb, *jitter, p=p_jitter, generator=generator)
@@ -231,16 +302,29 @@ def texture_rgb(rgb, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_gray=0.2, p_er
     return random_erasing(x, p_erase, erase_scale, erase_ratio, erase_value, generator)
 
 # %% ../nbs/04_augment.ipynb #7e467975
-def salt_and_pepper(x, amount=0.02, salt=1., pepper=-1., generator=None):
-    "Each pixel of `x` (B,C,H,W) set to `salt` with probability amount/2 and to `pepper` with probability amount/2 (all channels alike)"
+def salt_and_pepper(x,              # (B,C,H,W) images
+                    amount=0.02,    # fraction of pixels changed, in [0, 1]: half salt, half pepper
+                    salt=1.,        # value of salt pixels
+                    pepper=-1.,     # value of pepper pixels
+                    generator=None, # torch.Generator for the random draws; None: the global one
+                   ) -> torch.Tensor: # (B,C,H,W)
+    "Salt-and-pepper noise: pixels set to `salt` or `pepper`, all channels alike"
     if not 0 <= amount <= 1: raise ValueError(f"salt_and_pepper: `amount` must be in [0, 1], got {amount}")
     r = _field((x.shape[0], 1) + tuple(x.shape[-2:]), generator, x.device)
     x = torch.where(r < amount / 2, torch.as_tensor(salt, dtype=x.dtype, device=x.device), x)
     return torch.where((r >= amount / 2) & (r < amount), torch.as_tensor(pepper, dtype=x.dtype, device=x.device), x)
 
-def texture_depth(depth, p_erase=0.5, fill=1., erase_scale=(0.02, 0.33), erase_ratio=(0.3, 3.3), noise=0.02,
-                  salt=1., pepper=-1., generator=None):
-    "T_DM (Supp. B): random erasing (to `fill`) and salt-and-pepper noise (fraction `noise`) of depth maps (B,1,H,W)"
+def texture_depth(depth,                    # (B,1,H,W) float depth maps
+                  p_erase=0.5,              # probability of random erasing per sample
+                  fill=1.,                  # depth the erased box is set to
+                  erase_scale=(0.02, 0.33), # (min, max) erased area as a fraction of the image
+                  erase_ratio=(0.3, 3.3),   # (min, max) aspect ratio h / w of the erased box
+                  noise=0.02,               # fraction of pixels set to salt or pepper
+                  salt=1.,                  # depth of salt pixels
+                  pepper=-1.,               # depth of pepper pixels
+                  generator=None,           # torch.Generator for the random draws; None: the global one
+                 ) -> torch.Tensor:         # (B,1,H,W)
+    "T_DM (Supp. B): random erasing and salt-and-pepper noise of depth maps"
     _check_float(depth, 'depth', 'texture_depth')
     x = random_erasing(depth, p_erase, erase_scale, erase_ratio, fill, generator)
     return salt_and_pepper(x, noise, salt, pepper, generator)

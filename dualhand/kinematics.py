@@ -19,8 +19,10 @@ THUMB_TWIST = math.radians(60.)   # thumb nail turned towards the index finger
 FINGER_LIMITS = (((-45., 90.), (-20., 20.)), ((-10., 135.), (0., 0.)), ((-45., 90.), (0., 0.)))
 THUMB_LIMITS = (((-20., 60.), (-30., 40.)), ((-10., 80.), (-15., 15.)), ((-20., 90.), (0., 0.)))
 
-def joint_limits(device=None, dtype=torch.float32):
-    "Limits in radians as two tensors (15, 2) each, rows = (finger, joint) in finger-major order: `flex`, `abd`"
+def joint_limits(device=None,         # device of the returned tensors
+                 dtype=torch.float32, # dtype of the returned tensors
+                ) -> tuple:           # flexion, abduction limits: (15, 2) each, (min, max) radians, rows (finger, joint) finger-major
+    "Biomechanical limits of the 15 finger joints, in radians"
     rows = [THUMB_LIMITS if f == 0 else FINGER_LIMITS for f in range(5)]
     lim = torch.tensor([[j for j in r] for r in rows], dtype=dtype, device=device).flatten(0, 1)  # (15, 2, 2)
     lim = torch.deg2rad(lim)
@@ -36,22 +38,30 @@ def _orthonormal_side(side, u, fallback):
     t = torch.where(ok, t, fallback - (fallback*u).sum(-1, keepdim=True) * u)
     return _unit(t)
 
-def bone_angles(v, u, t):
-    "Flexion and abduction (radians) of unit direction `v` relative to unit `u` with unit side axis `t` (orthogonal to `u`)"
+def bone_angles(v, # (..., 3) unit direction of the bone
+                u, # (..., 3) unit direction of the parent bone
+                t, # (..., 3) unit side axis, orthogonal to `u`
+               ) -> tuple: # flexion, abduction (...,) in radians
+    "Flexion and abduction of bone direction `v` relative to the frame (`u`, `t`)"
     m = torch.cross(t, u, dim=-1)
     flex = torch.atan2(-(v*m).sum(-1), (v*u).sum(-1))
     abd = torch.asin((v*t).sum(-1).clamp(-1, 1))
     return flex, abd
 
-def bone_direction(flex, abd, u, t):
-    "Unit direction with the given flexion and abduction relative to (`u`, `t`): the inverse of `bone_angles`"
+def bone_direction(flex, # (...,) flexion in radians
+                   abd,  # (...,) abduction in radians
+                   u,    # (..., 3) unit direction of the parent bone
+                   t,    # (..., 3) unit side axis, orthogonal to `u`
+                  ) -> torch.Tensor: # (..., 3) unit direction of the bone
+    "Bone direction from its angles relative to (`u`, `t`): the inverse of `bone_angles`"
     m = torch.cross(t, u, dim=-1)
     ca, sa, cf, sf = abd.cos()[..., None], abd.sin()[..., None], flex.cos()[..., None], flex.sin()[..., None]
     return ca * (cf*u - sf*m) + sa*t
 
 # %% ../nbs/01_kinematics.ipynb #cf7f7f12
-def palm_normal(xyz):
-    "Dorsal normal (..., 3) of the palm of a right hand (..., 21, 3)"
+def palm_normal(xyz, # (..., 21, 3) joints of a right hand
+               ) -> torch.Tensor: # (..., 3) unit normal, pointing out of the back of the hand
+    "Dorsal normal of the palm of a right hand"
     n = torch.cross(xyz[..., 17, :] - xyz[..., 0, :], xyz[..., 5, :] - xyz[..., 0, :], dim=-1)
     fallback = torch.zeros_like(n); fallback[..., 2] = 1.
     return torch.where(n.norm(dim=-1, keepdim=True) > 1e-6, _unit(n), fallback)
@@ -61,8 +71,9 @@ def _rotate(v, axis, angle):
     c, s = math.cos(angle), math.sin(angle)
     return v*c + torch.cross(axis, v, dim=-1)*s + axis*(axis*v).sum(-1, keepdim=True)*(1-c)
 
-def finger_roots(xyz):
-    "Palm-bone directions `u` (..., 5, 3) and initial side axes `t` (..., 5, 3) of joints (..., 21, 3)"
+def finger_roots(xyz, # (..., 21, 3) joints of a right hand; only the wrist and the five base joints are read
+                ) -> tuple: # `u` palm-bone unit directions (..., 5, 3), `t` unit side axes (..., 5, 3)
+    "The frame (`u`, `t`) in which each finger's first joint angles are measured"
     base = xyz[..., [j[0] for j in FINGER_JOINTS], :]
     u = _unit(base - xyz[..., :1, :])
     n = palm_normal(xyz)[..., None, :]
@@ -72,8 +83,9 @@ def finger_roots(xyz):
     return u, _orthonormal_side(side, u, fallback)
 
 # %% ../nbs/01_kinematics.ipynb #94d31704
-def joint_angles(xyz):
-    "Flexion and abduction (..., 15) in radians of the finger joints of a right hand (..., 21, 3)"
+def joint_angles(xyz, # (..., 21, 3) joints of a right hand
+                ) -> tuple: # flexion, abduction (..., 15) in radians, finger-major
+    "Flexion and abduction of the 15 finger joints of a right hand"
     u, t = finger_roots(xyz)
     flex, abd = [], []
     for f, chain in enumerate(FINGER_JOINTS):
@@ -85,8 +97,10 @@ def joint_angles(xyz):
             uf, tf = v, _orthonormal_side(tf, v, tf)
     return torch.stack(flex, -1), torch.stack(abd, -1)
 
-def within_limits(xyz, tol_deg=1e-3):
-    "Whether every joint angle of each pose (..., 21, 3) lies inside `joint_limits` (up to `tol_deg`)"
+def within_limits(xyz,         # (..., 21, 3) joints of a right hand
+                  tol_deg=1e-3, # tolerance in degrees
+                 ) -> torch.Tensor: # (...,) bool
+    "Whether every joint angle of each pose lies inside `joint_limits`"
     flex, abd = joint_angles(xyz)
     fl, al = joint_limits(xyz.device, xyz.dtype)
     tol = math.radians(tol_deg)
@@ -98,8 +112,12 @@ TEMPLATE_PALM = ((0., 0., 0.),                                               # w
                  (-24., 30., -12.), (-22., 88., 0.), (0., 92., 0.), (19., 87., 0.), (36., 78., 0.))  # thumb CMC, MCPs
 TEMPLATE_BONES = ((38., 32., 28.), (40., 24., 21.), (44., 28., 23.), (41., 26., 22.), (33., 20., 19.))  # per finger
 
-def forward_kinematics(palm, lengths, flex, abd):
-    "Joints (..., 21, 3) from `palm` (..., 6, 3: wrist + 5 base joints), `lengths` (..., 15) and angles (..., 15)"
+def forward_kinematics(palm,    # (..., 6, 3) wrist and the five base joints (thumb CMC, four MCPs), mm
+                       lengths, # (..., 15) bone lengths in mm, finger-major
+                       flex,    # (..., 15) flexion in radians
+                       abd,     # (..., 15) abduction in radians
+                      ) -> torch.Tensor: # (..., 21, 3) joints, mm
+    "The joints of a right hand from its palm, bone lengths and joint angles"
     xyz = palm.new_zeros(palm.shape[:-2] + (21, 3))
     xyz[..., 0, :] = palm[..., 0, :]
     for f, chain in enumerate(FINGER_JOINTS): xyz[..., chain[0], :] = palm[..., 1+f, :]
@@ -116,8 +134,11 @@ def forward_kinematics(palm, lengths, flex, abd):
             uf, tf = v, _orthonormal_side(tf, v, tf)
     return torch.stack(out, -2)
 
-def template_pose(flex=None, abd=None, dtype=torch.float32):
-    "The template hand (21, 3) in its hand frame, flat (all angles 0) unless angles (15,) are given"
+def template_pose(flex=None,          # (15,) flexion in radians; None: all 0
+                  abd=None,           # (15,) abduction in radians; None: all 0
+                  dtype=torch.float32, # dtype of the result
+                 ) -> torch.Tensor:   # (21, 3) joints in the hand frame, mm
+    "The template hand, flat unless angles are given"
     palm = torch.tensor(TEMPLATE_PALM, dtype=dtype)
     z = torch.zeros(15, dtype=dtype)
     return forward_kinematics(palm, torch.tensor(TEMPLATE_BONES, dtype=dtype).flatten(),

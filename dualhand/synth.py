@@ -33,26 +33,42 @@ def _splitmix64(x):
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
     return x ^ (x >> 31)
 
-def sample_seed(seed, domain, index):
-    "64-bit generator seed of sample `index` of `domain` in the benchmark with seed `seed` (nearby inputs, unrelated seeds)"
+def sample_seed(seed,   # seed of the benchmark, int
+                domain, # 'synthetic' or 'real'
+                index,  # index of the sample, int
+               ) -> int: # 64-bit seed; nearby inputs give unrelated seeds
+    "Generator seed of one sample of one domain of a benchmark"
     return _splitmix64(_splitmix64(_splitmix64(int(seed) & _MASK64) ^ DOMAINS.index(domain)) ^ int(index))
 
 class Draws:
-    "Columns of a (B, N_DRAWS) table of uniforms, handed out in order: the k-th request always gets the same columns"
-    def __init__(self, u): self.u, self.i = u, 0
-    def __call__(self, n=None, lo=0., hi=1.):
-        "Uniforms in [lo, hi): (B,) if `n` is None else (B, n)"
+    "A (B, N_DRAWS) table of uniforms handed out in order: the k-th request always gets the same columns"
+    def __init__(self,
+                 u, # (B, N_DRAWS) float64 uniforms in [0, 1), one row per sample
+                ):
+        self.u, self.i = u, 0
+    def __call__(self,
+                 n=None, # number of columns; None: one, squeezed
+                 lo=0.,  # lower end of the range
+                 hi=1.,  # upper end of the range
+                ) -> torch.Tensor: # (B,) if `n` is None else (B, n), float64
+        "The next uniforms, in [lo, hi)"
         k = 1 if n is None else n
         if self.i + k > self.u.shape[1]: raise RuntimeError(f"SynthHands needs more than N_DRAWS={N_DRAWS} draws")
         out = lo + (hi - lo) * self.u[:, self.i:self.i + k]
         self.i += k
         return out[:, 0] if n is None else out
-    def normal(self, n=None):
-        "Standard normals (inverse CDF of the uniforms)"
+    def normal(self,
+               n=None, # number of columns; None: one, squeezed
+              ) -> torch.Tensor: # (B,) if `n` is None else (B, n), float64
+        "The next standard normals (inverse CDF of the uniforms)"
         return torch.special.ndtri(self(n).clamp(1e-7, 1 - 1e-7))
 
-def sample_draws(seed, domain, indices, size):
-    "The `Draws` of samples `indices` and, on 'real', their noise images (low-frequency colour, texture, sensor)"
+def sample_draws(seed,    # seed of the benchmark, int
+                 domain,  # 'synthetic' or 'real'
+                 indices, # the B sample indices
+                 size,    # crop side S, px
+                ) -> tuple: # `Draws`; noise: None, or on 'real' (B,3,5,5), (B,1,S/4,S/4), (B,3,S,S) standard normals
+    "The `Draws` of some samples and, on 'real', their noise images (low-frequency colour, texture, sensor)"
     us, noise = [], []
     for i in indices:
         g = torch.Generator().manual_seed(sample_seed(seed, domain, i))
@@ -65,8 +81,10 @@ def sample_draws(seed, domain, indices, size):
 # %% ../nbs/02_synth.ipynb #3ecafdcb
 def _lerp(a, b, t): return a + (b - a) * t
 
-def sample_angles(D, margin_deg=1.):
-    "Flexion and abduction (B, 15) in radians: correlated curls, spread, occasional extremes, strictly inside the limits"
+def sample_angles(D,             # `Draws` of the B samples
+                  margin_deg=1., # distance kept from each limit, degrees (hinges stay at their value)
+                 ) -> tuple: # flexion, abduction (B, 15) float64, radians
+    "Random joint angles: correlated curls, spread, occasional extremes, strictly inside the limits"
     fl, al = joint_limits(dtype=torch.float64)
     B, r = D.u.shape[0], math.radians
     grip = D()
@@ -98,8 +116,9 @@ def sample_angles(D, margin_deg=1.):
         return torch.where(hi - lo > 2 * m, torch.minimum(torch.maximum(x, lo + m), hi - m), lo)
     return inside(flex, fl), inside(abd, al)
 
-def sample_hand(D):
-    "Joints (B, 21, 3) in the hand frame (float64, mm) with random proportions and angles, and the size factor (B,)"
+def sample_hand(D,         # `Draws` of the B samples
+               ) -> tuple: # joints (B, 21, 3) float64 in the hand frame, mm; size factor (B,)
+    "A random right hand: proportions and angles"
     B = D.u.shape[0]
     size = D(None, 0.85, 1.15)
     palm = torch.tensor(TEMPLATE_PALM, dtype=torch.float64) * size[:, None, None]
@@ -110,8 +129,12 @@ def sample_hand(D):
     flex, abd = sample_angles(D)
     return fk_fingers(palm, lengths, flex, abd), size
 
-def fk_fingers(palm, lengths, flex, abd):
-    "`forward_kinematics` with the five fingers walked in parallel (3 steps instead of 15): same arguments, same joints"
+def fk_fingers(palm,    # (..., 6, 3) wrist and the five base joints, mm
+               lengths, # (..., 15) bone lengths, mm
+               flex,    # (..., 15) flexion, radians
+               abd,     # (..., 15) abduction, radians
+              ) -> torch.Tensor: # (..., 21, 3) joints, mm
+    "`forward_kinematics` with the five fingers walked in parallel (3 steps instead of 15)"
     xyz = palm.new_zeros(palm.shape[:-2] + (21, 3))
     xyz[..., 0, :] = palm[..., 0, :]
     xyz[..., [c[0] for c in FINGER_JOINTS], :] = palm[..., 1:, :]
@@ -134,8 +157,11 @@ def _axis_angle(axis, angle):
     I = torch.eye(3, dtype=axis.dtype).expand_as(Kx)
     return I + angle.sin()[:, None, None] * Kx + (1 - angle.cos())[:, None, None] * Kx @ Kx
 
-def sample_rotation(D, p_frontal=0.6, max_tilt_deg=55.):
-    "Rotations (B, 3, 3) hand frame -> camera: uniform, or (`p_frontal`) palm / back towards the camera, tilted, any roll"
+def sample_rotation(D,                 # `Draws` of the B samples
+                    p_frontal=0.6,     # probability of a frontal view (palm or back towards the camera), else uniform
+                    max_tilt_deg=55.,  # largest tilt of a frontal view away from the camera axis, degrees
+                   ) -> torch.Tensor:  # (B, 3, 3) float64 rotations hand frame -> camera
+    "Random viewpoints: uniform, or palm / back towards the camera, tilted, any roll"
     B = D.u.shape[0]
     q = D.normal(4); q = q / q.norm(dim=-1, keepdim=True)       # a uniform rotation from a normal quaternion
     w, x, y, z = q.unbind(-1)
@@ -154,8 +180,12 @@ VIEWS = {   # `sample_rotation` keywords: every viewpoint (RHD-like), or hands f
     'frontal': dict(p_frontal=1., max_tilt_deg=30.),
 }
 
-def place_hand(xyz_h, R, D, size):
-    "Camera-frame joints (B, 21, 3) float32 and crop intrinsics K (B, 3, 3) of a `size` px crop framing the hand"
+def place_hand(xyz_h, # (B, 21, 3) joints in the hand frame, mm
+               R,     # (B, 3, 3) rotations hand frame -> camera
+               D,     # `Draws` of the B samples
+               size,  # crop side, px
+              ) -> tuple: # camera-frame joints (B, 21, 3) float32, mm; intrinsics K (B, 3, 3) float32
+    "Place the hand before the camera and frame it in a square crop"
     B = xyz_h.shape[0]
     ctr = (xyz_h.amin(1) + xyz_h.amax(1)) / 2
     xyz = (xyz_h - ctr[:, None]) @ R.transpose(1, 2)
@@ -178,8 +208,9 @@ JOINT_RADII = (14.,                     # wrist
                11.6, 10.1, 9., 8.,     # ring
                10.8, 9.3, 8.3, 7.6)    # pinky
 
-def joint_radii(xyz):
-    "Radius (..., 21) in mm of each joint's sphere: `JOINT_RADII` scaled by `hand_scale(xyz)` / 44 mm"
+def joint_radii(xyz, # (..., 21, 3) joints, mm
+               ) -> torch.Tensor: # (..., 21) radii, mm
+    "Radius of each joint's sphere: `JOINT_RADII` scaled by `hand_scale(xyz)` / 44 mm"
     return xyz.new_tensor(JOINT_RADII) * (hand_scale(xyz) / 44.)[..., None]
 
 # spheres 21, 22: ends of the wrist bar (index side, pinky side); 23, 24: ends of a bar across the middle of the palm
@@ -189,8 +220,9 @@ _HAND_CYL = tuple((c[k], c[k + 1], 1.) for c in FINGER_JOINTS for k in range(3))
     (1, 21, 1.), (1, 5, 0.7))                                            # thenar, thumb web
 N_HAND_SPHERES, N_HAND_CYLINDERS = 25, len(_HAND_CYL)
 
-def hand_primitives(xyz):
-    "The hand's surface (mm): spheres (B, 25, 4: centre, radius) and open cylinders (B, 27, 7: end a, end b, radius)"
+def hand_primitives(xyz, # (B, 21, 3) joints, mm
+                   ) -> tuple: # spheres (B, 25, 4): centre, radius; open cylinders (B, 27, 7): end a, end b, radius; mm
+    "The hand's surface as spheres and open cylinders"
     r = joint_radii(xyz)
     s = (hand_scale(xyz) / 44.)[..., None]
     lat = xyz[..., 17, :] - xyz[..., 5, :]
@@ -257,10 +289,13 @@ def _tile_tables(tile, S):
     p, q = ox.flatten() - (tile - 1) / 2, oy.flatten() - (tile - 1) / 2      # offsets from the tile centre
     return (oy * S + ox).flatten().long(), torch.stack([p ** i * q ** j for i, j in _EXP4])
 
-def raycast(spheres, cylinders, K, size, near=10.):
-    """Nearest surface along each pixel's ray of a `size` px square crop with pinhole intrinsics `K` (B,3,3), no skew:
-    depth z in mm (B, S, S) (inf where nothing is hit) and the index of the primitive hit (B, S, S) (-1: none;
-    `spheres` (B,Ns,4) are 0..Ns-1, `cylinders` (B,Nc,7) Ns..Ns+Nc-1; a radius <= 0 switches a primitive off)."""
+def raycast(spheres,   # (B, Ns, 4) centre, radius, mm; primitives 0..Ns-1
+            cylinders, # (B, Nc, 7) end a, end b, radius, mm; primitives Ns..Ns+Nc-1
+            K,         # (B, 3, 3) pinhole intrinsics, no skew
+            size,      # crop side S, px, a multiple of 4
+            near=10.,  # near plane, mm: nearer hits are ignored
+           ) -> tuple: # depth z (B, S, S) mm (inf: no hit), index of the primitive hit (B, S, S) (-1: none)
+    "The nearest surface along each pixel's ray of a square crop"
     B, Ns, S = spheres.shape[0], spheres.shape[1], size
     tile = 8 if S % 8 == 0 else 4
     if S % tile: raise ValueError(f"raycast: size must be a multiple of 4, got {S}")
@@ -341,8 +376,15 @@ def _capsule(a, b, r, on):
     return (torch.stack([torch.cat([a, r[:, None]], -1), torch.cat([b, r[:, None]], -1)], 1),
             torch.cat([a, b, r[:, None]], -1)[:, None])
 
-def build_scene(D, xyz, R, K, size, domain, severity=1.):
-    "Spheres (B, Ns, 4), cylinders (B, Nc, 7) and the material id of each (Ns + Nc,): hand 0, arm 1, occluders 2-3, skin 4-6"
+def build_scene(D,           # `Draws` of the B samples
+                xyz,         # (B, 21, 3) camera-frame joints, mm
+                R,           # (B, 3, 3) rotations hand frame -> camera
+                K,           # (B, 3, 3) crop intrinsics
+                size,        # crop side, px
+                domain,      # 'synthetic' (hand and arm) or 'real' (also occluders and distractors)
+                severity=1., # 'real' only: scales how often occluders and distractors appear (0: never)
+               ) -> tuple:   # spheres (B, Ns, 4), cylinders (B, Nc, 7), material id (Ns + Nc,): hand 0, arm 1, occluders 2-3, skin 4-6
+    "The scene's primitives: hand, forearm and, on 'real', occluders and skin-coloured distractors"
     B, ar = xyz.shape[0], torch.arange(xyz.shape[0])
     s = hand_scale(xyz) / 44.
     sph, cyl = hand_primitives(xyz)
@@ -393,8 +435,11 @@ def _skin(t):
     "Skin tones (B, 3) from light (t=0) to dark (t=1)"
     return _lerp(torch.tensor(SKIN_LIGHT), torch.tensor(SKIN_DARK), t[:, None])
 
-def sample_materials(D, domain, severity=1.):
-    "Albedo (B, 7, 3), stripe amplitude (B, 7) and stripe wave vector (B, 7, 3) (rad/mm) of each material"
+def sample_materials(D,           # `Draws` of the B samples
+                     domain,      # 'synthetic' or 'real'
+                     severity=1., # 'real' only: how far the hand's skin is from the synthetic skin (0: same)
+                    ) -> tuple:   # albedo (B, 7, 3) in [0, 1], stripe amplitude (B, 7), stripe wave vector (B, 7, 3) rad/mm
+    "Albedo and stripes of each of the `N_MATERIALS` materials"
     B = D.u.shape[0]
     col, amp, wave = torch.zeros(B, N_MATERIALS, 3), torch.zeros(B, N_MATERIALS), torch.zeros(B, N_MATERIALS, 3)
     if domain == 'synthetic':
@@ -413,8 +458,11 @@ def sample_materials(D, domain, severity=1.):
     col[:, 1] = torch.where(bare[:, None], col[:, 0], D(3, 0.05, 0.95).float())
     return col.clamp(0, 1), amp, wave
 
-def sample_light(D, domain, severity=1.):
-    "Direction to the light (B,3), light colour (B,3), ambient k_a, diffuse k_d, specular k_s (B,), shininess (B,)"
+def sample_light(D,           # `Draws` of the B samples
+                 domain,      # 'synthetic' or 'real'
+                 severity=1., # 'real' only: 0 the mean synthetic light, 1 the full range
+                ) -> tuple:   # unit direction to the light (B,3), colour (B,3), ambient k_a, diffuse k_d, specular k_s (B,), shininess (B,)
+    "A random Phong light"
     B = D.u.shape[0]
     if domain == 'synthetic':
         L = _unitv(torch.tensor([-0.4, -0.5, -1.]) + 0.35 * D.normal(3).float())
@@ -434,8 +482,10 @@ def _grid(n):
     v, u = torch.meshgrid(torch.arange(n, dtype=torch.float32), torch.arange(n, dtype=torch.float32), indexing='ij')
     return u, v
 
-def background_synthetic(D, size):
-    "Flat colours or smooth two-colour gradients (B, 3, S, S)"
+def background_synthetic(D,    # `Draws` of the B samples
+                         size, # crop side S, px
+                        ) -> torch.Tensor: # (B, 3, S, S) in [0, 1]
+    "Flat colours or smooth two-colour gradients"
     c1, c2 = D(3, 0.05, 0.95).float(), D(3, 0.05, 0.95).float()
     flat = D() < 0.5
     phi = D(None, 0, 2 * math.pi).float()
@@ -446,8 +496,13 @@ def background_synthetic(D, size):
 
 N_BLOBS = 6
 
-def background_real(D, noise_lo, noise_tex, size, severity=1.):
-    "Cluttered backgrounds (B, 3, S, S): colour blotches, stripes, ellipses (some skin-coloured), fine texture"
+def background_real(D,           # `Draws` of the B samples
+                    noise_lo,    # (B, 3, 5, 5) standard normals: low-frequency colour
+                    noise_tex,   # (B, 1, S/4, S/4) standard normals: fine texture
+                    size,        # crop side S, px
+                    severity=1., # strength of stripes, ellipses and texture (0: only the low-frequency colour)
+                   ) -> torch.Tensor: # (B, 3, S, S)
+    "Cluttered backgrounds: colour blotches, stripes, ellipses (some skin-coloured), fine texture"
     h = size // 2                                                    # drawn at half resolution, then upsampled
     up = lambda x: F.interpolate(x, size=(h, h), mode='bilinear', align_corners=False)
     bg = D(3, 0.1, 0.9).float()[:, :, None, None] + D(None, 0.08, 0.3).float()[:, None, None, None] * up(noise_lo)
@@ -469,8 +524,17 @@ def background_real(D, noise_lo, noise_tex, size, severity=1.):
     bg = bg + severity * D(None, 0., 0.12).float()[:, None, None, None] * up(noise_tex)
     return F.interpolate(bg, size=(size, size), mode='bilinear', align_corners=False)
 
-def shade(depth, prim, caps, mat_of_prim, K, materials, light, palm_n, domain):
-    "Colours (B, 3, S, S) of the hit pixels (0 elsewhere); `caps` (B, N, 7) are all primitives as (a, b, radius)"
+def shade(depth,       # (B, S, S) depth from `raycast`, mm
+          prim,        # (B, S, S) index of the primitive hit (-1: none)
+          caps,        # (B, N, 7) all primitives as capsules (end a, end b, radius), mm; spheres have a == b
+          mat_of_prim, # (N,) material id of each primitive
+          K,           # (B, 3, 3) crop intrinsics
+          materials,   # `sample_materials`'s (albedo, stripe amplitude, stripe wave vector)
+          light,       # `sample_light`'s (direction, colour, k_a, k_d, k_s, shininess)
+          palm_n,      # (B, 3) dorsal normal of the palm ('real': the palm side is tinted)
+          domain,      # 'synthetic' (diffuse) or 'real' (also stripes, palm tint, specular)
+         ) -> torch.Tensor: # (B, 3, S, S) colours of the hit pixels, 0 elsewhere
+    "Phong shading of the pixels that hit a primitive"
     B, S, N = depth.shape[0], depth.shape[-1], caps.shape[1]
     col, amp, wave = materials
     L, lcol, ka, kd, ks, shin = light
@@ -502,8 +566,11 @@ def shade(depth, prim, caps, mat_of_prim, K, materials, light, palm_n, domain):
     return out.view(B, S, S, 3).permute(0, 3, 1, 2)
 
 # %% ../nbs/02_synth.ipynb #cb19d576
-def blur(img, sigma, radius):
-    "Per-sample Gaussian blur of `img` (B,C,H,W) with std `sigma` (B,) px: separable, `radius` taps a side, edges replicated"
+def blur(img,    # (B,C,H,W) float images
+         sigma,  # (B,) standard deviation, px
+         radius, # taps on each side, int
+        ) -> torch.Tensor: # (B,C,H,W)
+    "Per-sample separable Gaussian blur, edges replicated"
     B, C, H, W = img.shape
     t = torch.arange(-radius, radius + 1, dtype=img.dtype)
     w = torch.exp(-0.5 * (t / sigma.clamp_min(1e-3)[:, None]) ** 2)
@@ -512,14 +579,20 @@ def blur(img, sigma, radius):
     x = F.conv2d(F.conv2d(x, w[:, None, None, :], groups=B * C), w[:, None, :, None], groups=B * C)
     return x.view(B, C, H, W)
 
-def jpeg(img, quality):
-    "`img` (3, H, W) uint8 after a JPEG round trip at `quality` (1-95), with Pillow"
+def jpeg(img,     # (3, H, W) uint8 image
+         quality, # JPEG quality, 1-95
+        ) -> torch.Tensor: # (3, H, W) uint8
+    "An image after a JPEG round trip, with Pillow"
     buf = io.BytesIO()
     Image.fromarray(img.permute(1, 2, 0).numpy()).save(buf, format='JPEG', quality=quality)
     return torch.from_numpy(np.asarray(Image.open(buf).convert('RGB')).copy()).permute(2, 0, 1)
 
-def drop_shadow(bg, fg, D, severity=1.):
-    "Darken the background `bg` (B,3,S,S) under a soft, shifted copy of the foreground silhouette `fg` (B,1,S,S)"
+def drop_shadow(bg,          # (B,3,S,S) background colours
+                fg,          # (B,1,S,S) float foreground silhouette, 0 or 1
+                D,           # `Draws` of the B samples
+                severity=1., # scales the shadow's darkness (0: none)
+               ) -> torch.Tensor: # (B,3,S,S)
+    "Darken the background under a soft, shifted copy of the foreground silhouette"
     B, S = bg.shape[0], bg.shape[-1]
     theta = torch.zeros(B, 2, 3); theta[:, 0, 0] = theta[:, 1, 1] = 1
     theta[:, :, 2] = D(2, -0.15, 0.15).float()                    # shift, in half-crops
@@ -527,8 +600,12 @@ def drop_shadow(bg, fg, D, severity=1.):
                        mode='bilinear', padding_mode='zeros', align_corners=False)
     return bg * (1 - severity * D(None, 0., 0.55).float()[:, None, None, None] * sh)
 
-def degrade(rgb, D, sensor, severity=1.):
-    "Colour cast, exposure, vignetting, gamma, defocus, sensor noise, JPEG: float (B,3,S,S) in [0,1] -> uint8"
+def degrade(rgb,         # (B,3,S,S) float colours in [0, 1]
+            D,           # `Draws` of the B samples
+            sensor,      # (B,3,S,S) standard normals: sensor noise
+            severity=1., # strength of every effect (0: only a JPEG round trip at quality 95)
+           ) -> torch.Tensor: # (B,3,S,S) uint8
+    "A camera: colour cast, exposure, vignetting, gamma, defocus, sensor noise, JPEG"
     B, S, s = rgb.shape[0], rgb.shape[-1], severity
     cast = 1 + 0.1 * s * D.normal(3).float().clamp(-2.5, 2.5)
     x, y = _grid(S)
@@ -546,8 +623,12 @@ def degrade(rgb, D, sensor, severity=1.):
 # %% ../nbs/02_synth.ipynb #61bcbb15
 VIS_TOL = 5.
 
-def visibility(uv, xyz, zbuf, mask):
-    "Visible joints (B, 21): pixel inside the crop, hand nearest there, depth >= z - radius - VIS_TOL"
+def visibility(uv,   # (B, 21, 2) projected joints, px
+               xyz,  # (B, 21, 3) camera-frame joints, mm
+               zbuf, # (B, S, S) depth of the nearest surface, mm
+               mask, # (B, S, S) pixels where the hand is nearest
+              ) -> torch.Tensor: # (B, 21) bool
+    "Visible joints: pixel inside the crop, hand nearest there, depth >= z - radius - VIS_TOL"
     B, S = zbuf.shape[0], zbuf.shape[-1]
     px = uv.round().long()
     inside = ((px >= 0) & (px <= S - 1)).all(-1)
@@ -557,11 +638,15 @@ def visibility(uv, xyz, zbuf, mask):
     return inside & m_at & (z_at >= xyz[..., 2] - joint_radii(xyz) - VIS_TOL)
 
 # %% ../nbs/02_synth.ipynb #5eab5ad4
-def render(D, noise, domain, size, extras=False,
+def render(D,                   # `Draws` of the B samples
+           noise,               # `sample_draws`'s noise images on 'real', None on 'synthetic'
+           domain,              # 'synthetic' or 'real'
+           size,                # crop side S, px
+           extras=False,        # also return 'zbuf' (B,1,S,S) mm and 'material' (B,1,S,S) ids (-1: background)
            views=VIEWS['wide'], # keyword arguments of `sample_rotation`: the range of viewpoints
            severity:float=1.,   # 'real' only: how far its scene, light and camera are from 'synthetic' (0: none, 1: all)
-          ):
-    "Render samples from their `Draws` (and noise images on 'real'): the sample dict, stacked; `extras` adds zbuf, material"
+          ) -> dict: # rgb (B,3,S,S) uint8, depth (B,1,S,S) mm (0 off the hand), mask (B,1,S,S) uint8, uv (B,21,2) px, xyz (B,21,3) mm, K (B,3,3), vis (B,21)
+    "Render samples from their `Draws`: the sample dict, stacked"
     xyz_h, _ = sample_hand(D)
     R = sample_rotation(D, **views)
     xyz, K = place_hand(xyz_h, R, D, size)
@@ -588,8 +673,12 @@ def render(D, noise, domain, size, extras=False,
     return out
 
 class SynthHands(torch.utils.data.Dataset):
-    "`n` procedurally rendered right hands of `domain` ('synthetic' or 'real'), `size` px crops, deterministic by (seed, index)"
-    def __init__(self, n, domain='synthetic', seed=0, size=256,
+    "Procedurally rendered right hands, deterministic by (seed, domain, index)"
+    def __init__(self,
+                 n,                  # number of samples
+                 domain='synthetic', # 'synthetic' (plays RHD) or 'real' (plays STB / FreiHAND)
+                 seed=0,             # seed of the benchmark, int
+                 size=256,           # crop side, px: a multiple of 4, at least 32
                  views:str|dict='wide', # a name of `VIEWS`, or `sample_rotation` keywords (p_frontal, max_tilt_deg)
                  severity:float=1.,     # 'real' only: 0 renders like 'synthetic' but for skin and occluders' draws, 1 the full gap
                 ):
@@ -622,8 +711,11 @@ class SynthHands(torch.utils.data.Dataset):
         if not 0 <= i < self.n: raise IndexError(f"SynthHands index {i} out of range for {self.n} samples")
         return i
 
-    def render_batch(self, indices, extras=False):
-        "The samples `indices` as one dict of stacked tensors (the fast path); `extras` adds 'zbuf' and 'material'"
+    def render_batch(self,
+                     indices,      # sample indices (negative ones count from the end)
+                     extras=False, # also return 'zbuf' and 'material' (see `render`)
+                    ) -> dict:     # `render`'s dict of stacked tensors
+        "Some samples as one dict of stacked tensors (the fast path)"
         indices = [self._index(i) for i in indices]
         if not indices: raise ValueError("SynthHands.render_batch: no indices")
         D, noise = sample_draws(self.seed, self.domain, indices, self.size)
@@ -638,8 +730,13 @@ class SynthHands(torch.utils.data.Dataset):
         return [{k: v[j] for k, v in b.items()} for j in range(len(indices))]
 
 # %% ../nbs/02_synth.ipynb #0dcc7e91
-def draw_skeleton(ax, uv, vis=None, lw=1.5, ms=12):
-    "Draw the 2D skeleton `uv` (21, 2) on matplotlib axis `ax`; joints with `vis` False are drawn hollow"
+def draw_skeleton(ax,       # matplotlib Axes
+                  uv,       # (21, 2) joints, px
+                  vis=None, # (21,) bool; joints not visible are drawn hollow; None: all visible
+                  lw=1.5,   # width of the bones, pt
+                  ms=12,    # marker area of the joints, pt^2
+                 ):
+    "Draw a 2D hand skeleton on matplotlib axes"
     uv = torch.as_tensor(uv).detach().cpu().float()
     vis = torch.ones(len(uv), dtype=torch.bool) if vis is None else torch.as_tensor(vis).detach().cpu().bool()
     for a, b in BONES: ax.plot(uv[[a, b], 0], uv[[a, b], 1], color=joint_color(b), lw=lw, solid_capstyle='round')
