@@ -78,7 +78,13 @@ def _equivalence_worker(rank, world_size, port, path):
         torch.save(res, Path(path) / f'rank{rank}.pt')
     finally: dist.destroy_process_group()
 
-def check_equivalence(world_size:int=2, bs:int=8, size:int=32, arch:str='resnet18', decoder_width:int=16, seed:int=0) -> dict:
+def check_equivalence(world_size:int=2,      # gloo processes (CPU), each given bs/world_size samples
+                      bs:int=8,              # whole batch (SynthHands samples); a multiple of world_size, >= 2 per process
+                      size:int=32,           # crop size S (pixels)
+                      arch:str='resnet18',   # encoder backbone of `DualHandNet`
+                      decoder_width:int=16,  # channels of the pose decoder
+                      seed:int=0,            # seed of the model weights, the samples and their views
+                     ) -> dict: # 'global', 'local': relative gradient differences; 'ranks_agree'; 'L_c', 'M_R' values
     "One pre-training step on `world_size` gloo processes vs one process on the whole batch: gradient differences for gathered and per-process negatives"
     if bs % world_size: raise ValueError(f"bs={bs} must be a multiple of world_size={world_size}")
     if bs // world_size < 2: raise ValueError(f"each process needs at least 2 samples (NT-Xent), got bs={bs} for {world_size} processes")
@@ -118,7 +124,11 @@ def _fit_worker(rank, world_size, port, path, n, bs, size):
     torch.save({'params': torch.cat([p.detach().flatten() for p in learn.model.parameters()]), 'seen': torch.cat(seen),
                 'wrapped': isinstance(inner, GatherNegatives), 'loss': float(learn.recorder.losses[-1])}, Path(path) / f'fit{rank}.pt')
 
-def check_fastai_fit(world_size:int=2, n:int=16, bs:int=4, size:int=32) -> list:
+def check_fastai_fit(world_size:int=2, # gloo processes (CPU)
+                     n:int=16,         # synthetic training samples (SynthHands)
+                     bs:int=4,         # batch size per process
+                     size:int=32,      # crop size S (pixels)
+                    ) -> list: # one dict per rank: 'params' (flat), 'seen' (samples trained on), 'wrapped', 'loss'
     "One epoch of the pre-training Learner inside `distributed(learn)` on `world_size` gloo processes: each process's results"
     path = Path(tempfile.mkdtemp())
     _spawn(_fit_worker, (world_size, _free_port(), str(path), n, bs, size), world_size)

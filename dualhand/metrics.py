@@ -15,13 +15,14 @@ __all__ = ['decoder_output', 'pck_threshold', 'pck_2d', 'keypoints_3d', 'joint_e
            'PCK2D', 'EPE3D', 'PAEPE3D', 'AUC3D', 'hand_metrics']
 
 # %% ../nbs/13_metrics.ipynb #f7d1ea38
-def decoder_output(pred:dict) -> dict:
+def decoder_output(pred:dict, # decoder dict ('uv','zr',...) or streams dict with 'y_R'
+                  ) -> dict: # the decoder dict
     "The decoder dict to evaluate: `pred` itself, or its RGB stream 'y_R' when `pred` is a streams dict"
     return pred['y_R'] if 'y_R' in pred else pred
 
 def pck_threshold(img_size:float, # input crop size S (pixels)
                   frac:float=0.05, # fraction of the output size
-                 ) -> float:
+                 ) -> float: # threshold, input pixels
     "PCK threshold in input pixels: frac of the output size S/stride in output pixels = frac * S input pixels"
     return frac * img_size
 
@@ -32,7 +33,7 @@ def pck_2d(uv_p:torch.Tensor, # (B,J,2) predicted joints, pixels
            uv_t:torch.Tensor, # (B,J,2) ground truth, same pixels
            vis:torch.Tensor|None, # (B,J) bool, joints that count (None: all)
            thresh:float, # distance threshold in the same pixels: `pck_threshold(S)`
-          ) -> torch.Tensor:
+          ) -> torch.Tensor: # scalar fraction in [0,1]; NaN when no joint counts
     "Fraction of (visible) joints within `thresh` pixels of the ground truth"
     if uv_p.shape != uv_t.shape: raise ValueError(f"pck_2d: shapes differ: {tuple(uv_p.shape)} vs {tuple(uv_t.shape)}")
     vis = _vis(vis, uv_p)
@@ -43,7 +44,7 @@ def pck_2d(uv_p:torch.Tensor, # (B,J,2) predicted joints, pixels
 # %% ../nbs/13_metrics.ipynb #3d451f76
 def keypoints_3d(pred:dict, # decoder dict ('uv','zr') or streams dict ('y_R')
                  target:dict, # make_targets dict ('K','root_z','scale','xyz')
-                ):
+                ) -> tuple: # (predicted, true) root-relative joints, each (B,J,3) mm
     "Root-relative predicted and true 3D joints (B,J,3) in mm, with the true root depth and scale (2.5D protocol)"
     y = decoder_output(pred)
     p = from_25d(y['uv'].float(), y['zr'].float(), target['K'].float(),
@@ -51,7 +52,9 @@ def keypoints_3d(pred:dict, # decoder dict ('uv','zr') or streams dict ('y_R')
     t = target['xyz'].float()
     return p - p[:, ROOT:ROOT+1], t - t[:, ROOT:ROOT+1]
 
-def joint_errors_3d(p:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
+def joint_errors_3d(p:torch.Tensor, # (B,J,3) predicted joints (mm)
+                    t:torch.Tensor, # (B,J,3) true joints (mm)
+                   ) -> torch.Tensor: # (B,J) errors (mm)
     "Euclidean error (B,J) of each joint, in the unit of the inputs (mm)"
     if p.shape != t.shape: raise ValueError(f"3D joints: shapes differ: {tuple(p.shape)} vs {tuple(t.shape)}")
     return (p - t).norm(dim=-1)
@@ -59,14 +62,17 @@ def joint_errors_3d(p:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
 def epe_3d(p:torch.Tensor, # (B,J,3) predicted joints (mm)
            t:torch.Tensor, # (B,J,3) true joints (mm)
            vis:torch.Tensor=None, # (B,J) bool, joints that count (default all)
-          ) -> torch.Tensor:
+          ) -> torch.Tensor: # scalar, mm; NaN when no joint counts
     "Mean end-point error (mm) over the joints that count"
     vis = _vis(vis, p)
     n = vis.sum()
     return torch.where(vis, joint_errors_3d(p, t), 0.).sum() / n if n > 0 else torch.tensor(math.nan)
 
 # %% ../nbs/13_metrics.ipynb #62989e55
-def auc_thresholds(lo:float=20., hi:float=50., step:float=0.1) -> torch.Tensor:
+def auc_thresholds(lo:float=20.,  # first threshold (mm)
+                   hi:float=50.,  # last threshold (mm), > lo
+                   step:float=0.1, # spacing (mm)
+                  ) -> torch.Tensor: # (T,) thresholds, mm
     "Evenly spaced thresholds from `lo` to `hi` (mm), `step` apart"
     if not hi > lo: raise ValueError(f"AUC range must have hi > lo, got lo={lo}, hi={hi}")
     return torch.linspace(lo, hi, int(round((hi - lo) / step)) + 1)
@@ -74,18 +80,25 @@ def auc_thresholds(lo:float=20., hi:float=50., step:float=0.1) -> torch.Tensor:
 def pck_3d_curve(errors:torch.Tensor, # joint errors (any shape), mm
                  thresholds:torch.Tensor, # (T,) increasing thresholds, mm
                  valid:torch.Tensor=None, # bool, same shape as errors: which count
-                ) -> torch.Tensor:
+                ) -> torch.Tensor: # (T,) fractions in [0,1]; NaN when none counts
     "3D PCK (T,): fraction of the counted errors <= each threshold"
     e = errors.flatten() if valid is None else errors[valid.bool()]
     if e.numel() == 0: return torch.full((len(thresholds),), math.nan)
     return (e[:, None] <= thresholds.to(e)[None]).float().mean(0)
 
 def auc(curve:torch.Tensor, # (T,) PCK sampled on linspace(lo, hi, T)
-        lo:float, hi:float) -> torch.Tensor:
+        lo:float, # first threshold (mm)
+        hi:float, # last threshold (mm)
+       ) -> torch.Tensor: # scalar in [0,1]
     "Normalised area under `curve` (trapezoid rule): 1 for a perfect model"
     return torch.trapezoid(curve, torch.linspace(lo, hi, len(curve)).to(curve)) / (hi - lo)
 
-def auc_3d(errors, lo:float=20., hi:float=50., valid=None, step:float=0.1) -> torch.Tensor:
+def auc_3d(errors:torch.Tensor, # joint errors (any shape), mm
+           lo:float=20.,  # first threshold (mm)
+           hi:float=50.,  # last threshold (mm)
+           valid:torch.Tensor=None, # bool, same shape as errors: which count (default all)
+           step:float=0.1, # threshold spacing (mm)
+          ) -> torch.Tensor: # scalar in [0,1]
     "AUC of the 3D PCK curve over [lo, hi] mm"
     th = auc_thresholds(lo, hi, step)
     return auc(pck_3d_curve(errors, th, valid), lo, hi)
@@ -94,7 +107,7 @@ def auc_3d(errors, lo:float=20., hi:float=50., valid=None, step:float=0.1) -> to
 def procrustes_align(p:torch.Tensor, # (B,J,3) prediction
                      t:torch.Tensor, # (B,J,3) target
                      valid:torch.Tensor=None, # (B,J) bool: joints used for the fit (default all)
-                    ) -> torch.Tensor:
+                    ) -> torch.Tensor: # (B,J,3) aligned prediction, dtype of `p`
     "The prediction mapped onto the target by its best similarity transform (scale, rotation, translation), (B,J,3)"
     if p.shape != t.shape or p.ndim != 3: raise ValueError(f"procrustes_align: need two (B,J,3), got {tuple(p.shape)} and {tuple(t.shape)}")
     dt = p.dtype
@@ -112,7 +125,10 @@ def procrustes_align(p:torch.Tensor, # (B,J,3) prediction
     s = (S * d).sum(1) / var_x.clamp_min(1e-12)
     return (s[:, None, None] * x @ R.transpose(1, 2) + mt).to(dt)
 
-def pa_epe_3d(p:torch.Tensor, t:torch.Tensor, vis:torch.Tensor=None) -> torch.Tensor:
+def pa_epe_3d(p:torch.Tensor, # (B,J,3) predicted joints (mm)
+              t:torch.Tensor, # (B,J,3) true joints (mm)
+              vis:torch.Tensor=None, # (B,J) bool: joints fitted and counted (default all)
+             ) -> torch.Tensor: # scalar, mm
     "Mean end-point error after Procrustes alignment (mm)"
     return epe_3d(procrustes_align(p, t, vis), t, vis)
 
@@ -127,15 +143,18 @@ def _img_size(y, img_size, stride):
 def _cat(ds, keys):
     return {k: torch.cat([d[k] for d in ds]) for k in keys if k in ds[0]}
 
-def finite_rows(p3:torch.Tensor) -> torch.Tensor:
+def finite_rows(p3:torch.Tensor, # (B,J,3) predicted joints
+               ) -> torch.Tensor: # (B,) bool
     "(B,) bool: the samples whose predicted 3D joints (B,J,3) are all finite"
     return torch.isfinite(p3).flatten(1).all(1)
 
 def evaluate(preds, # a decoder / streams dict, or a list of them (batches)
              targets, # a make_targets dict, or a list of them
              img_size:int=None, # input crop size S for PCK 2D (default: stride * heatmap size)
-             frac:float=0.05, stride:float=4., use_vis:bool=True, # 3D metrics over visible joints only
-            ) -> dict:
+             frac:float=0.05, # PCK 2D threshold as a fraction of the output size
+             stride:float=4., # input pixels per output pixel (heatmap)
+             use_vis:bool=True, # 3D metrics over visible joints only
+            ) -> dict: # metric name -> float (n, n_failed: int)
     "All metrics of a prediction set: pck2d, epe3d (mm), auc_20_50, auc_0_50, pa_epe3d (mm), n, n_failed (non-finite)"
     preds = [decoder_output(p) for p in (preds if isinstance(preds, (list, tuple)) else [preds])]
     targets = list(targets) if isinstance(targets, (list, tuple)) else [targets]
@@ -156,11 +175,26 @@ def evaluate(preds, # a decoder / streams dict, or a list of them (batches)
 # %% ../nbs/13_metrics.ipynb #5f034362
 class HandMetric(Metric):
     "Base of dualhand's metrics: sums per-sample statistics (B,k) over a validation epoch, on the device"
-    def __init__(self, use_vis:bool=True): self.use_vis, self.sums = use_vis, None
-    def reset(self): self.sums = None
-    def stats(self, y, t) -> torch.Tensor: raise NotImplementedError
-    def finish(self, sums) -> float: raise NotImplementedError
-    def accumulate(self, learn):
+    def __init__(self, use_vis:bool=True, # 3D statistics over visible joints only
+                ): self.use_vis, self.sums = use_vis, None
+    def reset(self):
+        "Forget the sums (start of a validation epoch)"
+        self.sums = None
+    def stats(self,
+              y:dict, # decoder dict of a batch
+              t:dict, # make_targets dict of the batch
+             ) -> torch.Tensor: # (B,k) per-sample statistics to sum
+        "Per-sample statistics of one batch (subclasses)"
+        raise NotImplementedError
+    def finish(self,
+               sums:torch.Tensor, # (k,) statistics summed over the epoch
+              ) -> float: # the metric
+        "The metric from the summed statistics (subclasses)"
+        raise NotImplementedError
+    def accumulate(self,
+                   learn, # the fastai Learner after a validation batch
+                  ):
+        "Add the statistics of `learn`'s current batch to the sums"
         y, t = decoder_output(learn.pred), learn.yb[0]
         with torch.no_grad(): s = self.stats(y, t).float()
         s = learn.to_detach(s, cpu=False) if hasattr(learn, 'to_detach') else s.detach()
@@ -172,30 +206,41 @@ class HandMetric(Metric):
 
 class PCK2D(HandMetric):
     "2D PCK@frac of the output size over visible joints"
-    def __init__(self, frac:float=0.05, img_size:int=None, stride:float=4.):
+    def __init__(self,
+                 frac:float=0.05, # threshold as a fraction of the output size
+                 img_size:int=None, # input crop size S (default: stride * heatmap size)
+                 stride:float=4., # input pixels per output pixel
+                ):
         super().__init__(); self.frac, self.img_size, self.stride = frac, img_size, stride
     def stats(self, y, t):
+        "(B,2): joints within the threshold and joints counted, per sample"
         th = pck_threshold(_img_size(y, self.img_size, self.stride), self.frac)
         vis = _vis(t.get('vis'), y['uv'])
         ok = ((y['uv'] - t['uv']).norm(dim=-1) <= th) & vis
         return torch.stack([ok.sum(1), vis.sum(1)], 1)
-    def finish(self, s): return (s[0] / s[1]).item() if s[1] > 0 else math.nan
+    def finish(self, s):
+        "Fraction of the counted joints within the threshold"
+        return (s[0] / s[1]).item() if s[1] > 0 else math.nan
     @property
     def name(self): return 'pck2d'
 
 class EPE3D(HandMetric):
     "Mean 3D end-point error (mm), 2.5D protocol (true root depth and scale)"
     def stats(self, y, t):
+        "(B,2): summed joint errors (mm) and joints counted, per sample"
         p3, t3 = keypoints_3d(y, t)
         v = self._v3(t, p3) & finite_rows(p3)[:, None]             # over the finite predictions
         return torch.stack([torch.where(v, joint_errors_3d(p3, t3), 0.).sum(1), v.sum(1)], 1)
-    def finish(self, s): return (s[0] / s[1]).item() if s[1] > 0 else math.nan
+    def finish(self, s):
+        "Mean error (mm) over the counted joints"
+        return (s[0] / s[1]).item() if s[1] > 0 else math.nan
     @property
     def name(self): return 'epe3d'
 
 class PAEPE3D(EPE3D):
     "Mean 3D end-point error (mm) after Procrustes alignment"
     def stats(self, y, t):
+        "(B,2): summed Procrustes-aligned joint errors (mm) and joints counted, per sample"
         p3, t3 = keypoints_3d(y, t)
         ok = finite_rows(p3)
         v = self._v3(t, p3) & ok[:, None]
@@ -206,9 +251,15 @@ class PAEPE3D(EPE3D):
 
 class AUC3D(HandMetric):
     "AUC of the 3D PCK curve over [lo, hi] mm (a histogram of errors on the threshold grid, summed on the device)"
-    def __init__(self, lo:float=20., hi:float=50., step:float=0.1, use_vis:bool=True):
+    def __init__(self,
+                 lo:float=20., # first threshold (mm)
+                 hi:float=50., # last threshold (mm)
+                 step:float=0.1, # threshold spacing (mm)
+                 use_vis:bool=True, # over visible joints only
+                ):
         super().__init__(use_vis); self.lo, self.hi, self.th = lo, hi, auc_thresholds(lo, hi, step)
     def stats(self, y, t):
+        "(B,T+2): histogram of joint errors on the T thresholds (last bin: beyond all), then joints counted"
         p3, t3 = keypoints_3d(y, t)
         v = self._v3(t, p3)
         e = torch.where(finite_rows(p3)[:, None], joint_errors_3d(p3, t3), math.inf)   # failures: beyond every threshold
@@ -217,12 +268,16 @@ class AUC3D(HandMetric):
         hist = torch.zeros(len(e), len(th) + 1, device=e.device).scatter_add_(1, idx, v.float())
         return torch.cat([hist, v.sum(1, keepdim=True).float()], 1)
     def finish(self, s):
+        "AUC of the PCK curve rebuilt from the summed histogram"
         if s[-1] == 0: return math.nan
         return auc(s[:len(self.th)].cumsum(0) / s[-1], self.lo, self.hi).item()
     @property
     def name(self): return f'auc_{self.lo:g}_{self.hi:g}'
 
-def hand_metrics(img_size:int=None, stride:float=4., use_vis:bool=True) -> list:
+def hand_metrics(img_size:int=None, # input crop size S for PCK 2D (default: stride * heatmap size)
+                 stride:float=4., # input pixels per output pixel
+                 use_vis:bool=True, # 3D metrics over visible joints only
+                ) -> list: # five `HandMetric`s
     "The paper's metrics as fastai Metrics: PCK2D, EPE3D, AUC3D 20-50 and 0-50, PAEPE3D"
     return [PCK2D(img_size=img_size, stride=stride), EPE3D(use_vis), AUC3D(20, 50, use_vis=use_vis),
             AUC3D(0, 50, use_vis=use_vis), PAEPE3D(use_vis)]

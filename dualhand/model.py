@@ -161,7 +161,7 @@ class DualHandNet(nn.Module):
     "E_R, E_D with depth attention, the shared decoder D and the projection heads (Sec. 3.2, Supp. A)"
     def __init__(self, arch:str='resnet101', # backbone of both encoders, one of `ARCHS` (the paper: resnet101)
                  pretrained=None,            # ImageNet weights: None, True (torchvision's cache) or a file
-                 n_joints:int=21,
+                 n_joints:int=21,            # joints J predicted by the decoder
                  proj_dim:int=128,           # size of z
                  stop_grad:bool=True,        # Supp. D: detach the attention where it multiplies RGB features
                  decoder_width:int=256,      # channels of the deconvolutions (256 as in Xiao et al.; the paper gives none; smaller for CPU)
@@ -183,7 +183,9 @@ class DualHandNet(nn.Module):
     def stop_grad(self, v):
         for a in self.attention: a.stop_grad = v
 
-    def encode_depth(self, depth):
+    def encode_depth(self,
+                     depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
+                    ) -> tuple: # s_D (B,C,S/32,S/32), list of 5 weight maps (B,1,h_k,w_k)
         "E_D with self-attention: (s_D, the five weight maps to lend to E_R)"
         x, ws = depth, []
         for k in range(5):
@@ -191,7 +193,10 @@ class DualHandNet(nn.Module):
             ws.append(w)
         return x, ws
 
-    def encode_rgb(self, rgb, weights=None):
+    def encode_rgb(self,
+                   rgb:torch.Tensor, # (B,3,S,S) image in [0,1]
+                   weights:list=None, # 5 maps (B',1,h_k,w_k) from `encode_depth` for the last B' samples; None: plain
+                  ) -> torch.Tensor: # s_R (B,C,S/32,S/32)
         "E_R on `rgb` in [0,1]; with `weights` (from `encode_depth`), the last `len(weights[k])` samples are fused"
         x = (rgb - self.rgb_mean) / self.rgb_std
         for k in range(5):
@@ -202,15 +207,26 @@ class DualHandNet(nn.Module):
                 x = torch.cat([x[:n], x[n:] * w]) if n else x * w
         return x
 
-    def decode(self, s, stride=None):
+    def decode(self,
+               s:torch.Tensor, # (B,C,h,w) latent of either encoder
+               stride:float=None, # input pixels per output pixel (default `self.stride`, 4)
+              ) -> dict: # decoder dict
         "Decoder dict from latents `s` (stride: input pixels per output pixel, default 4)"
         return self.decoder(s, stride or self.stride)
 
-    def attention_maps(self, depth):
+    def attention_maps(self,
+                       depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
+                      ) -> list: # 5 maps (B,1,h_k,w_k), conv1 .. conv5_x
         "The five attention weight maps (B,1,h,w) of a normalised depth batch (for pictures)"
         return self.encode_depth(depth)[1]
 
-    def forward(self, rgb, depth=None, rgb_plus=None, depth_plus=None, plain:bool=True):
+    def forward(self,
+                rgb:torch.Tensor, # (B,3,S,S) image in [0,1], S a multiple of 32
+                depth:torch.Tensor=None, # (B,1,S,S) normalised depth; None: inference (RGB stream only)
+                rgb_plus:torch.Tensor=None, # (B,3,S,S) second augmented view (the '+' streams)
+                depth_plus:torch.Tensor=None, # (B,1,S,S) its depth; give both '+' views or neither
+                plain:bool=True, # also run the plain RGB stream R (without attention)
+               ) -> dict: # decoder dict, or 'y_*', 'z_*' (B,proj_dim) and 'f_*' latents per stream
         "RGB only: a decoder dict. With depth: the dict of streams y_R, y_D, y_F, z_R, z_D, z_F (and '+' views)"
         _check_image('rgb', rgb, 3)
         if depth is None:

@@ -25,7 +25,8 @@ def _np(x):
     "A numpy copy of a tensor (detached, on the CPU) or array-like"
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
-def to_image(img)->np.ndarray:
+def to_image(img, # (3,H,W)/(1,H,W) tensor, uint8 or float in [0,1]; or (H,W,3)/(H,W) array
+            )->np.ndarray: # (H,W,3) or (H,W) float32 in [0,1]
     "Float image (H,W,3) or (H,W) in [0,1] from a CHW tensor (uint8, or float in [0,1]) or an HWC numpy array"
     if isinstance(img, torch.Tensor):
         if img.ndim == 4: raise ValueError(f"to_image: got a batch {tuple(img.shape)}: pick one sample, e.g. rgb[0]")
@@ -52,8 +53,10 @@ def draw_pose(ax,                # a matplotlib Axes (2D)
               vis=None,          # (21,) bool; invisible joints hollow, their bones dotted (None: all visible)
               color=None,        # one colour for everything (e.g. 'w' for the ground truth); None: by finger
               ls='-',            # line style of the bones between visible joints
-              lw=2., ms=16.,     # bone width (points), joint marker area (points^2)
-              alpha=1.):
+              lw=2.,             # bone width (points)
+              ms=16.,            # joint marker area (points^2)
+              alpha=1.,          # opacity of bones and joints (hidden ones: 0.7 of it)
+             )->dict: # 'bones' (20 Line2D), 'visible', 'hidden' (PathCollections)
     "`draw_skeleton` with style: dict of the 20 bone lines ('bones', in `BONES` order) and the joint scatters"
     uv, vis = torch.as_tensor(_np(uv)).float().reshape(NUM_JOINTS, 2), _vis_array(vis)
     n_l, n_c = len(ax.lines), len(ax.collections)
@@ -79,7 +82,10 @@ def _new_ax(ax=None, size=2.6):
 def show_hand(rgb,          # image: (3,H,W) uint8 / float tensor, or (H,W,3) array
               uv=None,      # (21,2) joints in the image's pixels
               vis=None,     # (21,) bool
-              ax=None, title=None, **kwargs):  # kwargs: to `draw_pose`
+              ax=None,      # a matplotlib Axes; None: a new small figure
+              title=None,   # axes title
+              **kwargs,     # to `draw_pose` (color, ls, lw, ms, alpha)
+             ):
     "The image with its 2D hand skeleton; returns the axes"
     ax, img = _new_ax(ax), to_image(rgb)
     ax.imshow(img, cmap='gray' if img.ndim == 2 else None)
@@ -96,9 +102,11 @@ def _plot_coords(p):
 
 def plot_skeleton_3d(xyz,        # (21,3) joints, camera frame (x right, y down, z forward), mm (or any unit)
                      ax=None,    # a 3D Axes (projection='3d'); None: a new small figure
-                     title=None,
+                     title=None, # axes title
                      other=None, # a second (21,3) pose drawn dashed and lighter, e.g. the ground truth
-                     elev=15., azim=-65.):
+                     elev=15.,   # camera elevation (degrees)
+                     azim=-65.,  # camera azimuth (degrees)
+                    ):
     "3D hand skeleton coloured by finger, equal aspect; returns the axes"
     if ax is None: ax = plt.figure(figsize=(2.8, 2.8)).add_subplot(projection='3d')
     poses = [(_np(xyz).astype(np.float64).reshape(NUM_JOINTS, 3), '-', 1.)]
@@ -136,7 +144,9 @@ def _template_scale_units():
     t = template_pose()
     return ((t[[b for _, b in BONES]] - t[[a for a, _ in BONES]]).norm(dim=-1) / hand_scale(t)).numpy()
 
-def pseudo_3d(uv, zr)->np.ndarray:
+def pseudo_3d(uv, # (21,2) joints, pixels
+              zr, # (21,) root-relative depth, scale units
+             )->np.ndarray: # (21,3) pixels
     "Pseudo-3D (21,3) pixels of a 2.5D pose: (u, v, zr * s_px), s_px = median 2D bone length / template length (scale units)"
     uv, zr = _np(uv).astype(np.float64).reshape(NUM_JOINTS, 2), _np(zr).astype(np.float64).reshape(NUM_JOINTS)
     l2d = np.linalg.norm(uv[[b for _, b in BONES]] - uv[[a for a, _ in BONES]], axis=-1)
@@ -152,7 +162,8 @@ def show_prediction(rgb,          # (B,3,S,S) or (3,S,S) input image (uint8 or f
                     y,            # decoder dict of `DualHandNet` (batched), or a streams dict (its 'y_R' is shown)
                     target=None,  # optional batch / sample / `make_targets` dict: GT skeleton and metric 3D
                     idx=0,        # which sample of the batch
-                    figsize=(9., 2.4)):
+                    figsize=(9., 2.4), # figure size (inches)
+                   ):
     "One row of Fig. 5b: RGB + predicted (and GT) skeleton, predicted mask, predicted depth, 3D pose; returns the figure"
     y = decoder_output(y)
     img = _pick(rgb, idx, 3)
@@ -200,7 +211,9 @@ class _eval_mode:
     def __exit__(self, *exc):
         self.ng.__exit__(*exc); self.model.train(self.was)
 
-def depth_input(depth, size):
+def depth_input(depth, # (1,h,w) or (B,1,h,w) normalised depth in [-1,1]
+                size,  # (S,S) target size, pixels
+               )->torch.Tensor: # (B,1,S,S) float
     "Normalised depth (B,1,S,S) for E_D: a (1,h,w) / (B,1,h,w) normalised map, bilinearly resized to `size` if needed"
     depth = _batched(depth).float()
     _check_normalised_depth(depth)
@@ -208,13 +221,18 @@ def depth_input(depth, size):
         depth = F.interpolate(depth, size=tuple(size), mode='bilinear', align_corners=False)
     return depth
 
-def upsampled_attention(model, depth, size=None)->list:
+def upsampled_attention(model,     # a `DualHandNet`
+                        depth,     # (B,1,h,w) or (1,h,w) normalised depth in [-1,1]
+                        size=None, # (S,S) size the depth is resized to (default: its own)
+                       )->list: # 5 maps (B,1,S,S) on the CPU, conv1 .. conv5_x
     "The 5 attention maps of the depth stream (Eq. 1) for a normalised `depth` batch, bilinearly upsampled to `size`"
     depth = depth_input(depth, depth.shape[-2:] if size is None else size)
     with _eval_mode(model): ws = model.attention_maps(depth.to(next(model.parameters()).device))
     return [F.interpolate(w.float(), size=depth.shape[-2:], mode='bilinear', align_corners=False).cpu() for w in ws]
 
-def rgb_attention_maps(model, rgb)->list:
+def rgb_attention_maps(model, # a `DualHandNet`
+                       rgb,   # (B,3,S,S) or (3,S,S) image, uint8 or float in [0,1]
+                      )->list: # 5 maps (B,1,h_k,w_k) at each stage's resolution
     "Eq. 1 on the RGB encoder's plain features after each stage (never used by the model: Fig. 1's comparison)"
     x = _batched(rgb)
     x = (x.float() / 255 if x.dtype == torch.uint8 else x.float()).to(next(model.parameters()).device)
@@ -236,7 +254,9 @@ def show_attention(model,           # a `DualHandNet`
                    depth,           # (B,1,h,w) or (1,h,w) normalised depth (any h, w: resized to S)
                    idx=0,           # which sample
                    rgb_attention=False, # add Fig. 1's second row: Eq. 1 on RGB features
-                   alpha=0.55, figsize=None):
+                   alpha=0.55,      # opacity of the attention overlay
+                   figsize=None,    # figure size (inches); None: (8, 1.45 per row)
+                  ):
     "Fig. 1 / 5b: the normalised depth, then the 5 depth-attention maps over the RGB image (layer names as titles)"
     img = _pick(rgb, idx, 3)
     S = tuple(img.shape[-2:])
@@ -258,7 +278,8 @@ def show_attention(model,           # a `DualHandNet`
     return fig
 
 # %% ../nbs/30_viz.ipynb #033f4062
-def sample_depth(sample)->torch.Tensor:
+def sample_depth(sample, # sample or batch dict: 'depth' (mm), 'mask', 'xyz' (mm)
+                )->torch.Tensor: # (B,1,S,S) normalised depth
     "Normalised depth (B,1,S,S) of a sample or batch dict with 'depth' (mm), 'mask' and 'xyz'"
     for k in ('depth', 'mask', 'xyz'):
         if k not in sample: raise KeyError(f"sample_depth: needs '{k}' (keys: {sorted(sample)})")
@@ -276,7 +297,9 @@ _DEPTH_CMAP = plt.get_cmap('viridis').with_extremes(bad='k')
 
 def show_batch_grid(batch,     # dict of batched tensors: 'rgb' (B,3,S,S); optional 'uv', 'vis', 'depth', 'mask'
                     n=8,       # samples to show (at most B)
-                    ncols=4, size=2.2):
+                    ncols=4,   # panels per row
+                    size=2.2,  # inches per panel
+                   ):
     "Grid of the first `n` samples: image + skeleton, depth and mask insets when present; returns the figure"
     if 'rgb' not in batch: raise KeyError(f"show_batch_grid: the batch has no 'rgb' (keys: {sorted(batch)})")
     n = min(n, len(batch['rgb']))
@@ -313,12 +336,14 @@ class HandExplorer:
         v = ['rgb + skeleton', 'depth', 'mask', '3D skeleton']
         return v + (['prediction'] + [f'attention {n}' for n in LAYER_NAMES] if self.model is not None else [])
 
-    def sample(self, i:int)->dict:
+    def sample(self, i:int, # sample index, 0 .. n-1
+              )->dict:
         "Sample `i` as a dict of unbatched tensors"
         if not 0 <= i < self.n: raise IndexError(f"HandExplorer: sample {i} out of range 0..{self.n - 1}")
         return {k: v[i] for k, v in self.data.items()} if isinstance(self.data, dict) else self.data[i]
 
-    def predict(self, i:int)->dict:
+    def predict(self, i:int, # sample index, 0 .. n-1
+               )->dict:
         "Model outputs of sample `i` (cached): decoder dict 'y' (batch of 1), the depth fed to E_D and its source"
         if self.model is None: raise ValueError("HandExplorer: no model given")
         if i not in self._cache:
@@ -352,7 +377,9 @@ class HandExplorer:
             ax.imshow(img, extent=ext, **kw); ax.set_title(title, fontsize=9); ax.set_axis_off()
         return fig
 
-    def draw(self, i:int, view:str='rgb + skeleton'):
+    def draw(self, i:int, # sample index, 0 .. n-1
+             view:str='rgb + skeleton', # one of `self.views`
+            ):
         "Figure of sample `i` in `view` (one of `self.views`)"
         if view not in self.views:
             raise ValueError(f"HandExplorer: view {view!r} not available; choose one of {self.views}"
