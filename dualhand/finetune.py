@@ -12,6 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.core import Callback
+from fastai.torch_core import to_detach
+from fastcore.basics import patch
 from fastai.optimizer import Adam
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
@@ -74,7 +76,7 @@ def finetune_forward(net:DualHandNet, # the network
                      d_s:torch.Tensor, # (B_s,1,S,S) its true depth, normalised (`normalize_depth`)
                      x_r:torch.Tensor=None, # (B_r,3,S,S) real RGB in [0,1], or None (synthetic supervision only)
                     ) -> dict:
-    "Streams {'src': {y_R, y_D, y_F}, 'tgt': {y_R, y_D, y_F}} of a mixed batch (Algorithm 1 lines 9-10): d_R, then one E_D and one E_R call"
+    "Streams {'src': {y_R, y_D, y_F}, 'tgt': {y_R, y_D, y_F}, 'd_R'} of a mixed batch (Algorithm 1 lines 9-10): d_R, then one E_D and one E_R call"
     n, B = x_s.shape[0], x_s.shape[0] + (0 if x_r is None else x_r.shape[0])
     x, d = (x_s, d_s) if x_r is None else (torch.cat([x_s, x_r]), torch.cat([d_s, real_depth(net, x_r)]))
     s_d, ws = net.encode_depth(d)                                           # E_D on [true depth; predicted depth]
@@ -82,7 +84,7 @@ def finetune_forward(net:DualHandNet, # the network
     y_D = net.decode(s_d)                                                   # E_D -> D (its own call, as in pre-training)
     part = lambda y, sl: {k: v[sl] for k, v in y.items()}
     streams = lambda a, b: dict(y_R=part(y_RF, slice(a, b)), y_D=part(y_D, slice(a, b)), y_F=part(y_RF, slice(B + a, B + b)))
-    return dict(src=streams(0, n)) if x_r is None else dict(src=streams(0, n), tgt=streams(n, B))
+    return dict(src=streams(0, n)) if x_r is None else dict(src=streams(0, n), tgt=streams(n, B), d_R=d[n:])   # d_R: what E_D got
 
 class FinetuneStep(nn.Module):
     "The Learner's model in fine-tuning: `net(rgb)` for one input, `finetune_forward(net, x_s, d_s, x_r)` for three"
@@ -161,6 +163,7 @@ class SelfDistillFinetune(Callback):
                  p_texture:float=0.5): # share of synthetic images given pre-training's T (see below)
         self.needs_real, self.p_geom, self.p_texture = needs_real, p_geom, p_texture
         self.gen = None if seed is None else torch.Generator().manual_seed(seed)   # saved in checkpoints
+        self.last = None   # the last training batch's inputs and outputs (references), for `show`
 
     def before_train(self):
         ds = getattr(self.dls.train, 'dataset', None)
@@ -178,9 +181,50 @@ class SelfDistillFinetune(Callback):
         src, tgt = parts
         (x_s, d_s), t_s = training_views(src, needs_depth=True, views=False, p_geom=self.p_geom, generator=self.gen,
                                        p_texture=self.p_texture)
+        self.last = dict(x_s=x_s, d_s=d_s, t_s=t_s)
         if not self.needs_real: self.learn.xb, self.learn.yb = (x_s, d_s), (t_s,); return
         self.learn.xb = (x_s, d_s, float_batch(tgt)['rgb'])
         self.learn.yb = (t_s, {'K': tgt['K'].float()})
+        self.last.update(x_r=self.xb[2], K=self.yb[1]['K'])
+
+    def after_pred(self):
+        if self.training: self.last['out'] = to_detach(self.pred, cpu=False, gather=False)   # the step's streams and d_R
+
+# %% ../nbs/22_finetune.ipynb #a7c31e51
+@patch
+def show(self:SelfDistillFinetune,
+         n:int=4, # rows: real images of the last training batch, each with its synthetic partner
+         size:float=1.5, # inches per panel
+        ):
+    "Draw the last training batch as the step saw it: x_r, d_R, the pseudo-label r with C; the synthetic x_s and d_s"
+    import matplotlib.pyplot as plt
+    from dualhand.viz import show_hand
+    if not self.last or 'out' not in self.last: raise ValueError("SelfDistillFinetune.show: no training batch yet (fit first)")
+    b, real = self.last, 'x_r' in self.last
+    n = min(n, b['x_s'].shape[0], *([b['x_r'].shape[0]] if real else []))
+    if real:
+        y, eps = b['out']['tgt'], getattr(self.learn.loss_func, 'eps', EPS)
+        r = pseudo_targets({k: v.float() for k, v in y['y_R'].items()}, {k: v.float() for k, v in y['y_F'].items()},
+                           b['K'].float(), eps, stride=getattr(self.learn.model, 'stride', 4.))
+    cols = 5 if real else 2
+    fig, axs = plt.subplots(n, cols, figsize=(size * cols, size * n), squeeze=False)
+    depth = lambda ax, d: (ax.imshow(d.float().cpu(), cmap='viridis', vmin=-1, vmax=1), ax.set_axis_off())
+    for i in range(n):
+        a = axs[i]
+        if real:
+            show_hand(b['x_r'][i].float().cpu(), ax=a[0], title='real x_r' if i == 0 else None)
+            depth(a[1], b['out']['d_R'][i, 0])
+            ok, C = bool(r['confident'][i]), float(r['C'][i])
+            show_hand(b['x_r'][i].float().cpu(), r['uv'][i].cpu(), ax=a[2], color=None if ok else '0.7', ls='-' if ok else '--',
+                      lw=1.5, ms=8, alpha=1. if ok else 0.8,
+                      title=f"r: C={C:.2f} {'<=' if ok else '>'} {eps:.2f}\n{'kept' if ok else 'dropped'}")
+            if i == 0: a[1].set_title('d_R (pass 1)\n-> E_D (pass 2)', fontsize=9)
+        show_hand(b['x_s'][i].float().cpu(), b['t_s']['uv'][i].cpu(), b['t_s']['vis'][i].cpu(), ax=a[-2], lw=1.5, ms=8,
+                  title='synthetic x_s\n(G, T), true pose' if i == 0 else None)
+        depth(a[-1], b['d_s'][i, 0])
+        if i == 0: a[-1].set_title('d_s (true)\n-> E_D', fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/22_finetune.ipynb #fdb6e166
 MODEL_KEYS = ('arch', 'size', 'decoder_width', 'stop_grad', 'pretrained')
