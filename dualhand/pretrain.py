@@ -25,6 +25,7 @@ from fastai.distributed import DistributedDL
 from fastcore.basics import patch
 from .hand import normalize_depth
 from .augment import random_geometry, texture_rgb, texture_depth
+from .synth import draw_skeleton
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
@@ -57,7 +58,10 @@ ROWS = {   # Table 4 rows (incremental), then Table 3's alternatives to our L_c
     'intra_inter': dict(streams=('R', 'D', 'F'), contrastive='intra_inter'),  # intra/inter-CL [28]
 }
 
-def pretrain_config(preset='cpu', row='ours', **overrides):
+def pretrain_config(preset:str='cpu', # a key of `PRESETS`: 'paper' or 'cpu'
+                    row:str='ours',   # a key of `ROWS`: a row of Tables 3-4
+                    **overrides,      # keys of the configuration to change (e.g. lr=1e-3, epochs=3)
+                   ) -> dict:         # the checked configuration
     "The configuration dict of a preset and a table row, with `overrides`"
     if preset not in PRESETS: raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
     if row not in ROWS: raise ValueError(f"row must be one of {list(ROWS)}, got {row!r}")
@@ -68,7 +72,8 @@ def pretrain_config(preset='cpu', row='ours', **overrides):
     if unknown: raise ValueError(f"unknown configuration keys {sorted(unknown)} (known: {sorted(cfg)})")
     return check_numbers({**cfg, **overrides})
 
-def check_numbers(cfg:dict) -> dict:
+def check_numbers(cfg:dict, # a configuration, as `pretrain_config` builds it
+                 ) -> dict: # `cfg` itself
     "`cfg` if its numbers can be trained with (epochs, bs >= 1; lr >= 0, eps > 0, finite; size a multiple of 32), else a DualHandError naming the key"
     def bad(k, want): raise DualHandError(f"{k}={cfg[k]!r}: expected {want}")
     for k in ('epochs', 'bs', 'decoder_width'):
@@ -81,7 +86,8 @@ def check_numbers(cfg:dict) -> dict:
     return cfg
 
 # %% ../nbs/14_pretrain.ipynb #3cf0c84f
-def float_batch(b):
+def float_batch(b:dict, # a loader batch: 'rgb' (B,3,S,S) uint8 or float, 'depth' (B,1,S,S) mm, 'mask' (B,1,S,S), labels
+               ) -> dict: # a new dict, the same tensors but for the float images
     "A loader batch with float images: rgb in [0,1], depth in mm, mask in {0,1}"
     b = dict(b)
     b['rgb'] = b['rgb'].float() / 255. if b['rgb'].dtype == torch.uint8 else b['rgb']
@@ -93,11 +99,19 @@ def _mix(keep, a, b):
     "Per sample: `a` where `keep`, else `b` (dicts of tensors with a leading batch dimension)"
     return {k: torch.where(keep.view(-1, *[1]*(a[k].dim()-1)), a[k], b[k]) if k in a else b[k] for k in b}
 
-def inside_crop(uv, size):
+def inside_crop(uv,   # (B,21,2) joints, input px
+                size, # crop side S, px
+               ) -> torch.Tensor: # (B,21) bool
     "Joints (B,21) whose pixel lies inside a `size` x `size` crop"
     return ((uv >= -0.5) & (uv < size - 0.5)).all(-1)
 
-def training_views(b, needs_depth=True, views=True, p_geom=0.5, generator=None, p_texture=0.):
+def training_views(b:dict,                 # a loader batch of labelled source samples (`float_batch` takes it)
+                   needs_depth:bool=True,  # also return the normalised depth d (B,1,S,S) in [-1,1]
+                   views:bool=True,        # also return the positives x+ = T_RGB(x), d+ = T_DM(d)
+                   p_geom:float=0.5,       # probability of G per sample
+                   generator=None,         # torch.Generator of the random draws; None: torch's global one
+                   p_texture:float=0.,     # probability of T on the anchors per sample (fine-tuning)
+                  ) -> tuple:              # ((x, d, x+, d+) or a prefix of it, targets dict of `make_targets`)
     "(model inputs, targets) of a training step: anchors (G with prob. `p_geom`, then T with prob. `p_texture`), depth, and T-augmented positives"
     b = float_batch(b)
     B, S = b['rgb'].shape[0], b['rgb'].shape[-1]
@@ -119,27 +133,67 @@ def training_views(b, needs_depth=True, views=True, p_geom=0.5, generator=None, 
 class DualModalPretrain(Callback):
     "Algorithm 1 lines 2-5: builds (x, x+) and (d, d+) on the device for the streams the loss needs"
     order = -10   # before everything that reads xb (mixed precision, metrics)
-    def __init__(self, streams=('R', 'D', 'F'), contrastive='ours', p_geom=0.5, seed=None):
+    def __init__(self, streams=('R', 'D', 'F'), # supervised streams of the row: 'R' RGB, 'D' depth, 'F' fused
+                 contrastive='ours',        # contrastive term of the row: 'ours', 'intra', 'intra_inter', 'l1_align' or None
+                 p_geom:float=0.5,          # probability of G per sample
+                 seed:int=None):            # seed of the views' torch.Generator; None: torch's global one
         self.needs_depth = any(s in streams for s in 'DF') or contrastive is not None
         self.views = contrastive not in (None, 'l1_align')
         self.p_geom = p_geom
         self.gen = None if seed is None else torch.Generator().manual_seed(seed)   # saved in checkpoints
+        self.last = None     # (loader batch, views, targets) of the last training batch, for `show`
 
     def before_batch(self):
+        "Training: the views of the row and the warped targets; validation: RGB only and the dataset's targets"
         if self.training:
             xb, t = training_views(self.xb[0], self.needs_depth, self.views, self.p_geom, self.gen)
+            self.last = (self.xb[0], xb, t)   # references only: nothing is copied
         else:
             b = float_batch(self.xb[0])
             xb, t = (b['rgb'],), make_targets(b, b['rgb'].shape[-1] // 4)
         self.learn.xb, self.learn.yb = xb, (t,)
 
+# %% ../nbs/14_pretrain.ipynb #5e0d1a02
+@patch
+def show(self:DualModalPretrain,
+         n:int=4,         # samples to draw (at most the batch size)
+         size:float=1.5,  # side of a panel, inches
+        ):                # matplotlib Figure: a row per sample, a column per view
+    "Draw the views built for the last training batch, with the target skeletons"
+    import matplotlib.pyplot as plt
+    if self.last is None: raise DualHandError("DualModalPretrain.show: no training batch yet (fit the Learner first)")
+    raw, xb, t = self.last
+    sample = float_batch(raw)['rgb']
+    geom = (xb[0] != sample).flatten(1).any(1)                      # G warped these anchors
+    cols = [('sample', sample, raw.get('uv'), raw.get('vis'))] + [
+        (name, v, t['uv'], t['vis']) for name, v in zip(('x', 'd', 'x+ = T_RGB(x)', 'd+ = T_DM(d)'), xb)]
+    cols = [cols[i] for i in (0, 1, 3, 2, 4) if i < len(cols)]      # RGB views, then depth views
+    n = min(n, len(sample))
+    fig, axs = plt.subplots(n, len(cols), figsize=(size * len(cols), size * n), squeeze=False)
+    for i in range(n):
+        for ax, (name, v, uv, vis) in zip(axs[i], cols):
+            im = v[i].detach().float().cpu()
+            if im.shape[0] == 1: ax.imshow(im[0], cmap='viridis', vmin=-1, vmax=1)   # normalised depth, 1 = background
+            else: ax.imshow(im.permute(1, 2, 0).clamp(0, 1))
+            if uv is not None: draw_skeleton(ax, uv[i], None if vis is None else vis[i], lw=1, ms=4)
+            if name == 'x': name += ' = G(sample)' if geom[i] else ' = sample'
+            if name == 'd': name += ' of G(sample)' if geom[i] else ' of sample'
+            ax.set_title(name, fontsize=7); ax.set_axis_off()
+            ax.set_xlim(-0.5, im.shape[-1] - 0.5); ax.set_ylim(im.shape[-2] - 0.5, -0.5)
+    fig.tight_layout()
+    return fig
+
+
 # %% ../nbs/14_pretrain.ipynb #35a8175c
 class DualHandLoss:
     "fastai loss: `PretrainLoss` (Eq. 7) on a streams dict, Eq. 2 on an RGB-only decoder dict"
-    def __init__(self, **kwargs): self.pretrain = PretrainLoss(**kwargs)
+    def __init__(self, **kwargs): self.pretrain = PretrainLoss(**kwargs)   # `PretrainLoss`'s arguments
     @property
     def terms(self): return self.pretrain.terms
-    def __call__(self, out, target):
+    def __call__(self, out:dict,    # `DualHandNet`'s streams dict ('y_R', 'z_R', ...) or its RGB-only decoder dict
+                 target:dict,       # targets of `make_targets`
+                ) -> torch.Tensor:  # scalar loss
+        "Eq. 7 on the streams, Eq. 2 on RGB only; the terms in `terms`"
         if 'y_R' in out: return self.pretrain(out, target)
         m = multimodal_loss(out, target, **self.pretrain.m_kw)
         self.pretrain.terms = {'M_R': m.detach(), 'L_s': m.detach(), 'total': m.detach()}
@@ -149,7 +203,7 @@ class DualHandLoss:
 # %% ../nbs/14_pretrain.ipynb #1a5f2371
 class LossTerm(Metric):
     "Training-epoch mean of term `name` of the loss (fed by `LogLossTerms`)"
-    def __init__(self, name): self._name, self.total, self.count = name, 0., 0
+    def __init__(self, name:str): self._name, self.total, self.count = name, 0., 0   # a key of the loss's `terms`
     def reset(self): pass                                   # reset by LogLossTerms before each training epoch
     def accumulate(self, learn): pass
     @property
@@ -157,7 +211,9 @@ class LossTerm(Metric):
     @property
     def name(self): return self._name
 
-def term_names(streams, contrastive):
+def term_names(streams,     # supervised streams of the row, e.g. ('R', 'D', 'F')
+               contrastive, # the row's contrastive term ('ours', 'intra', 'intra_inter', 'l1_align' or None)
+              ) -> list:    # names of the terms, in `terms`' keys
     "Names of the loss terms of a row"
     names = [f'M_{s}' for s in streams]
     names += {'ours': ['c_rgb', 'c_dm', 'c_fusion'], 'intra': ['c_rgb', 'c_dm'],
@@ -167,7 +223,7 @@ def term_names(streams, contrastive):
 class LogLossTerms(Callback):
     "Accumulate each training loss term into the Learner's `LossTerm` metrics, and their means over every `every` batches into `trace`"
     order = Recorder.order - 1
-    def __init__(self, every:int=20): self.every, self.trace = every, []
+    def __init__(self, every:int=20): self.every, self.trace = every, []   # training batches per `trace` point
     def before_train(self):
         for m in self._terms(): m.total, m.count = 0., 0
         self.trace, self._chunk, self._n = [], {}, 0
@@ -197,7 +253,10 @@ def _set_rng_state(learn, st):
     _train_dl(learn).rng.setstate(st['loader']); torch.set_rng_state(st['torch'])
     for g, s in zip(_generators(learn), st['gens']): g.set_state(s)
 
-def save_checkpoint(learn, path, epoch):
+def save_checkpoint(learn:Learner, # the Learner to save
+                    path,          # file to write (its folder is created)
+                    epoch:int,     # the last completed epoch
+                   ):
     "Write model + optimiser + epoch + config to `path` atomically (only process 0 when distributed)"
     if rank_distrib(): return
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,8 +265,11 @@ def save_checkpoint(learn, path, epoch):
                 'epoch': epoch, 'config': getattr(learn, 'config', None), 'rng': _rng_state(learn)}, tmp)
     os.replace(tmp, path)
 
-def load_checkpoint(learn, path, with_opt=True,
-                    check:bool=False): # refuse a checkpoint whose configuration differs from `learn.config`
+def load_checkpoint(learn:Learner, # the Learner to load into
+                    path,          # a file of `save_checkpoint`
+                    with_opt:bool=True, # also the optimiser state and the random states
+                    check:bool=False, # refuse a checkpoint whose configuration differs from `learn.config`
+                   ) -> int:          # the checkpoint's epoch
     "Load a checkpoint written by `save_checkpoint` (with the optimiser and random states unless `with_opt=False`); returns its epoch"
     path = Path(path)
     state = read_checkpoint(path, 'checkpoint')
@@ -223,7 +285,8 @@ def load_checkpoint(learn, path, with_opt=True,
     if with_opt and state.get('rng'): _set_rng_state(learn, state['rng'])
     return state['epoch']
 
-def read_history(path) -> list:
+def read_history(path, # a `history.jsonl` file
+                ) -> list: # one dict per epoch
     "The epoch records written by `EpochLog` (an empty list if there are none)"
     path = Path(path)
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
@@ -231,7 +294,7 @@ def read_history(path) -> list:
 class EpochLog(Callback):
     "After every completed epoch, add its row of fastai's table (losses, loss terms, metrics) with samples seen to `fname`"
     order = Recorder.order + 1
-    def __init__(self, fname='history.jsonl'): self.fname = fname
+    def __init__(self, fname='history.jsonl'): self.fname = fname   # relative to `learn.path`
     def before_epoch(self): self.skipped, self.t0 = False, time.time()
     def after_cancel_epoch(self): self.skipped = True
     def after_epoch(self):
@@ -249,7 +312,7 @@ class EpochLog(Callback):
 class Checkpoint(Callback):
     "Save a resumable checkpoint to `fname` (relative to `learn.path`) after every completed epoch"
     order = Recorder.order + 1
-    def __init__(self, fname='last.pth'): self.fname = fname
+    def __init__(self, fname='last.pth'): self.fname = fname   # relative to `learn.path`
     def before_epoch(self): self.skipped = False
     def after_cancel_epoch(self): self.skipped = True
     def after_epoch(self):
@@ -266,7 +329,8 @@ class StopOnNonFinite(Callback):
             raise CancelFitException()
 
 # %% ../nbs/14_pretrain.ipynb #8fbec801
-def native_bf16(device) -> bool:
+def native_bf16(device, # a torch device or its name ('cpu', 'cuda:0')
+               ) -> bool:
     "Whether `device` computes in bf16 natively: a CUDA GPU with bf16 tensor cores, a CPU with AVX512-BF16 or AMX"
     device = torch.device(device)
     if device.type == 'cuda':
@@ -276,12 +340,14 @@ def native_bf16(device) -> bool:
     checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
     return any(f() for f in checks if f is not None)
 
-def fast_defaults(device) -> dict:
+def fast_defaults(device, # a torch device or its name
+                 ) -> dict: # {'bf16': bool, 'channels_last': bool}
     "The fast path's default switches for `device`: bf16 autocast and channels_last where bf16 is native"
     bf16 = native_bf16(device)
     return dict(bf16=bf16, channels_last=bf16)
 
-def learner_device(learn) -> torch.device:
+def learner_device(learn:Learner, # a fastai Learner
+                  ) -> torch.device:
     "The device `learn` trains on (its DataLoaders', else fastai's default)"
     return torch.device(getattr(learn.dls, 'device', None) or default_device())
 
@@ -292,7 +358,11 @@ class BF16Autocast(MixedPrecision):
         dev = learner_device(self.learn).type
         self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=torch.bfloat16), GradScaler(dev, enabled=False), L()
 
-def fast_path(learn, bf16:bool=None, channels_last:bool=None, compile:bool=False):
+def fast_path(learn:Learner,           # changed in place
+              bf16:bool=None,          # bf16 autocast; None: where native (`fast_defaults`)
+              channels_last:bool=None, # channels_last memory format; None: where bf16 is native
+              compile:bool=False,      # `torch.compile` the model
+             ) -> Learner:             # `learn`
     "Put `learn` on its device's fast path: bf16 autocast, channels_last (defaults: `fast_defaults`), cuDNN autotuning, torch.compile"
     dev = learner_device(learn)
     cuda, d = dev.type == 'cuda', fast_defaults(dev)
@@ -304,7 +374,9 @@ def fast_path(learn, bf16:bool=None, channels_last:bool=None, compile:bool=False
     if compile: learn.model.compile()
     return learn
 
-def compile_or_eager(model:nn.Module, trial) -> str:
+def compile_or_eager(model:nn.Module, # compiled in place
+                     trial,           # a function without arguments that runs the model once
+                    ) -> str:
     "`model.compile()` in place and run `trial()` (e.g. one training step); if that fails, back to eager with a warning. Returns 'on' or the error"
     model.compile()
     try:
@@ -318,12 +390,17 @@ def compile_or_eager(model:nn.Module, trial) -> str:
 
 
 # %% ../nbs/14_pretrain.ipynb #0ad0b53b
-def multistep(lr, milestones, epochs):
+def multistep(lr:float,    # initial learning rate
+              milestones, # epochs after which the rate is divided by 10
+              epochs:int, # epochs of the run
+             ):           # fastai schedule: position in the run (0-1) -> learning rate
     "fastai schedule: `lr` divided by 10 at each epoch of `milestones` (the paper's step schedule)"
     def _f(pos): return lr * 0.1 ** sum(pos * epochs >= m - 1e-9 for m in milestones)
     return _f
 
-def warm_start(model:nn.Module, path) -> nn.Module:
+def warm_start(model:nn.Module, # the network to load into
+               path,            # checkpoint file
+              ) -> nn.Module:   # `model`
     "Load the weights of checkpoint `path` (a `save_checkpoint` file or a plain state dict) into `model`, nothing else"
     path = Path(path)
     state = read_checkpoint(path, '--init', need_model=False)
@@ -332,9 +409,13 @@ def warm_start(model:nn.Module, path) -> nn.Module:
     load_weights(model, state, '--init', path, 'this network (another arch or decoder width?)')
     return model
 
-def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain',
+def pretrain_learner(dls,                # fastai DataLoaders of labelled source batches (`source_dls`)
+                     preset:str='cpu',   # a key of `PRESETS`
+                     row:str='ours',     # a key of `ROWS`
+                     path='runs/pretrain', # the run's folder: checkpoint and history
                      config:dict=None, # a `pretrain_config` dict, used as it is (instead of `preset`, `row`, `overrides`)
-                     **overrides) -> Learner:
+                     **overrides,        # configuration keys to change (`pretrain_config`)
+                    ) -> Learner:
     "A fastai Learner that pre-trains `DualHandNet` on `dls` (labelled source batches) as row `row` of Tables 3-4"
     if config is not None and overrides: raise ValueError(f"config and overrides {sorted(overrides)}: give one or the other")
     cfg = pretrain_config(preset, row, **overrides) if config is None else config
@@ -350,7 +431,10 @@ def pretrain_learner(dls, preset='cpu', row='ours', path='runs/pretrain',
     learn.config = cfg
     return fast_path(learn, bf16=cfg['bf16'], channels_last=cfg['bf16'])
 
-def fit_pretrain(learn, epochs=None, resume=False):
+def fit_pretrain(learn:Learner,   # a Learner of `pretrain_learner`
+                 epochs:int=None, # epochs of the run; None: the configuration's
+                 resume:bool=False, # continue from `learn.path/last.pth` where there is one
+                ) -> Learner:
     "Train `learn` for `epochs` (default: the config's) with the config's schedule, resuming from `last.pth`"
     cfg = learn.config
     epochs = cfg['epochs'] if epochs is None else epochs
@@ -375,7 +459,9 @@ def fit_pretrain(learn, epochs=None, resume=False):
 
 def open_run(path,              # the run's folder
              inputs=(),         # files the run reads (a checkpoint to start from): never inside `path`
-             resume=False, overwrite=False) -> Path:
+             resume:bool=False,    # the run will resume: the folder may hold its records
+             overwrite:bool=False, # the run replaces the folder's records
+            ) -> Path:
     "Check the run folder before any work (`check_output`); with `overwrite`, remove the previous run's records"
     if resume and overwrite: raise DualHandError("--resume and --overwrite: choose one")
     path = check_output(path, inputs, overwrite, '--out', 'dir', resume, RUN_FILES)
@@ -404,14 +490,15 @@ class _GatherWithGrad(torch.autograd.Function):
         dist.all_reduce(g)                                # every process's gradient of its loss w.r.t. the whole batch, summed
         return g[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
 
-def gather_batch(x:torch.Tensor) -> torch.Tensor:
+def gather_batch(x:torch.Tensor, # (B,...) this process's part
+                ) -> torch.Tensor: # (N*B,...)
     "All processes' `x` (B,...) concatenated in rank order, gradients flowing back to each process's own part; `x` in a single process"
     if not is_distributed(): return x
     return _GatherWithGrad.apply(x)
 
 class GatherNegatives:
     "Wrap a loss (e.g. `DualHandLoss`): its projections `z_*` are gathered from all processes, so NT-Xent's negatives span the global batch"
-    def __init__(self, loss): self.loss = loss
+    def __init__(self, loss): self.loss = loss   # a loss taking (streams dict, targets)
     def __call__(self, out, *targets, **kwargs):
         if isinstance(out, dict) and any(k.startswith('z_') for k in out):
             out = {k: gather_batch(v) if k.startswith('z_') else v for k, v in out.items()}
@@ -422,14 +509,17 @@ class GatherNegatives:
     def __repr__(self): return f"GatherNegatives({self.loss!r})"
 
 @patch
-def _broadcast(self:DistributedDL, t, rank):
+def _broadcast(self:DistributedDL,
+               t,        # list of indices
+               rank:int, # process whose `t` everyone gets
+              ) -> list:
     "Broadcast the shuffled indices `t` from `rank`: a CUDA tensor with NCCL (fastai's way), a CPU one with gloo"
     dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
     t = torch.tensor(t, dtype=torch.long, device=dev)
     dist.broadcast(t, rank)
     return t.cpu().tolist()
 
-def setup_distributed():
+def setup_distributed() -> torch.device:
     "In a process started by torchrun / accelerate launch on GPUs: make GPU `LOCAL_RANK` the current device; returns it (None otherwise)"
     if num_distrib() > 1 and torch.cuda.is_available():
         dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
@@ -442,7 +532,10 @@ def _all_params_used(learn):
     return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
 
 @contextmanager
-def distributed(learn, negatives:str='global', sync_bn:bool=None, **kwargs):
+def distributed(learn:Learner,           # a Learner of `pretrain_learner`
+                negatives:str='global',  # 'global': NT-Xent's negatives from all processes; 'local': this one's
+                sync_bn:bool=None,       # SyncBatchNorm; None: on CUDA
+                **kwargs):               # passed to fastai's `distrib_ctx`
     "fastai's `distrib_ctx` for `learn`, NT-Xent negatives gathered across processes ('global') or per process ('local'); a no-op in one process"
     if negatives not in ('global', 'local'): raise ValueError(f"negatives must be 'global' or 'local', got {negatives!r}")
     if num_distrib() <= 1:
@@ -461,7 +554,12 @@ def distributed(learn, negatives:str='global', sync_bn:bool=None, **kwargs):
 
 # %% ../nbs/14_pretrain.ipynb #a5157f46
 @torch.no_grad()
-def evaluate_model(model, ds, bs=64, device=None, num_workers=0) -> dict:
+def evaluate_model(model,             # a `DualHandNet` (RGB only is run)
+                   ds,                # labelled dataset
+                   bs:int=64,         # batch size
+                   device=None,       # None: the model's
+                   num_workers:int=0, # loader processes
+                  ) -> dict:          # `dualhand.metrics.evaluate`'s metrics
     "Metrics of the RGB-only `model` on labelled dataset `ds`"
     from dualhand.data import eval_dl
     from dualhand.metrics import evaluate
@@ -490,11 +588,20 @@ def mean_pose_reference(train, # labelled training set: the mean is taken over i
     preds = [dict(uv=uv.expand_as(t['uv']).clone(), zr=zr.expand_as(t['zr']).clone()) for t in ts]
     return evaluate(preds, ts, img_size=test[0]['rgb'].shape[-1])
 
-def run_pretrain(train, tests:dict, preset='cpu', row='ours', path='runs/pretrain', epochs=None, resume=False,
-                 device=None, num_workers=0, quiet=False,
+def run_pretrain(train,                # labelled source dataset
+                 tests:dict,           # {name: labelled dataset} to evaluate on after training
+                 preset:str='cpu',     # a key of `PRESETS`
+                 row:str='ours',       # a key of `ROWS`
+                 path='runs/pretrain', # the run's folder
+                 epochs:int=None,      # None: the preset's
+                 resume:bool=False,    # continue the run in `path`
+                 device=None,          # None: fastai's default (this process's GPU under torchrun)
+                 num_workers:int=0,    # loader processes
+                 quiet:bool=False,     # no progress bar, no table
                  overwrite=False, # replace a previous run in `path` (else it must be resumed)
                  valid=None, # labelled dataset evaluated after every epoch (default: the first of `tests`)
-                 **overrides):
+                 **overrides,          # configuration keys to change (`pretrain_config`)
+                ) -> tuple:            # (Learner, results dict or None off process 0)
     "Pre-train row `row` on `train`, evaluate on each dataset of `tests` ({name: ds}); returns (learn, results or None off process 0)"
     from dualhand.data import source_dls
     if epochs is not None: overrides['epochs'] = epochs          # the configuration records what runs
