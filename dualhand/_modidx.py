@@ -561,8 +561,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                          'dualhand/pretrain.py'),
                                    'dualhand.pretrain.DualModalPretrain.show': ( 'nbs/pretrain.html#dualmodalpretrain.show',
                                                                                  'dualhand/pretrain.py'),
-                                   'dualhand.pretrain.DualModalPretrain.show': ( 'nbs/pretrain.html#dualmodalpretrain.show',
-                                                                                 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.EpochLog': ('nbs/pretrain.html#epochlog', 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.EpochLog.__init__': ('nbs/pretrain.html#epochlog.__init__', 'dualhand/pretrain.py'),
                                    'dualhand.pretrain.EpochLog.after_cancel_epoch': ( 'nbs/pretrain.html#epochlog.after_cancel_epoch',
