@@ -26,18 +26,24 @@ def attention_weights(f_d:torch.Tensor, # depth features (B,C,h,w), any memory f
 class DepthAttention(nn.Module):
     "Att(f^D) of Eq. 1: self-attended depth features, and weights for the RGB features (detached if `stop_grad`)"
     def __init__(self, stop_grad:bool=True, # Supp. D: no gradient from the fused RGB branch into the weights
-                 eps:float=1e-6):
+                 eps:float=1e-6, # added to the spatial-mean norm before dividing (feature units)
+                ):
         super().__init__()
         self.stop_grad, self.eps = stop_grad, eps
 
-    def forward(self, f_d):
+    def forward(self, f_d, # depth features (B,C,h,w)
+               ):
         "(Att(f_d) * f_d, weights to multiply RGB features with) for depth features `f_d` (B,C,h,w)"
         w = attention_weights(f_d, self.eps)
         return w * f_d, (w.detach() if self.stop_grad else w)
 
-    def fuse(self, f_d, f_r):
+    def fuse(self, f_d, # depth features (B,C,h,w)
+             f_r, # RGB features (B,C,h,w), same shape as `f_d`
+            ):
         "(self-attended depth features, attention-fused RGB features Att(f_d) * f_r)"
         f_att, w = self(f_d)
         return f_att, w * f_r
 
-    def extra_repr(self): return f'stop_grad={self.stop_grad}, eps={self.eps}'
+    def extra_repr(self):
+        "`stop_grad` and `eps` for the module's repr"
+        return f'stop_grad={self.stop_grad}, eps={self.eps}'

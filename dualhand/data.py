@@ -23,17 +23,24 @@ __all__ = ['SYNTH_SEEDS', 'SYNTH_N', 'READERS', 'CACHE_FORMAT', 'HandDL', 'Unlab
 # %% ../nbs/05_data.ipynb #4d5bd123
 class HandDL(DataLoader):
     "A fastai DataLoader of hand samples: each batch is a tuple of dicts of stacked tensors"
-    def create_item(self, s):
+    def create_item(self, s, # index (or batch of indices) of a sample in the dataset
+                   ):
+        "The dataset's item `s`, always as a tuple"
         item = super().create_item(s)
         return item if isinstance(item, tuple) else (item,)
 
-    def create_batches(self, samps):
+    def create_batches(self, samps, # the epoch's sample indices, in order
+                      ):
         "Use the dataset's batched `__getitems__` when it has one (SynthHands renders a whole batch at once)"
         getitems = getattr(self.dataset, '__getitems__', None)
         if getitems is None or self.bs is None: yield from super().create_batches(samps); return
         for idxs in chunked(samps, self.bs, self.drop_last): yield self.do_batch([(s,) for s in getitems(list(idxs))])
 
-    def show_batch(self, b=None, max_n=8, ncols=4, **kwargs):
+    def show_batch(self, b=None, # a batch (tuple of dicts) to draw; None: `one_batch()`
+                   max_n=8, # most samples drawn
+                   ncols=4, # grid columns
+                   **kwargs, # passed to `show_batch_grid`
+                  ):
         "Draw up to `max_n` samples of batch `b` (default: one batch) with their skeletons"
         from dualhand.viz import show_batch_grid
         b = self.one_batch() if b is None else b
@@ -42,7 +49,9 @@ class HandDL(DataLoader):
 # %% ../nbs/05_data.ipynb #e59275ef
 class Unlabelled(torch.utils.data.Dataset):
     "The samples of `ds` with only the keys in `keep` (default: the RGB crop and its intrinsics)"
-    def __init__(self, ds, keep=('rgb', 'K')): self.ds, self.keep = ds, tuple(keep)
+    def __init__(self, ds, # dataset of sample dicts
+                 keep=('rgb', 'K'), # sample keys kept: crop (3,S,S) and intrinsics (3,3) by default
+                ): self.ds, self.keep = ds, tuple(keep)
     def __len__(self): return len(self.ds)
     def __getitem__(self, i):
         s = self.ds[i]
@@ -53,7 +62,10 @@ class Unlabelled(torch.utils.data.Dataset):
 
 class Paired(torch.utils.data.Dataset):
     "Item i: (a random labelled `source` sample, `target` sample i); an epoch is one pass over `target`"
-    def __init__(self, source, target, seed=0):
+    def __init__(self, source, # labelled dataset, sampled at random
+                 target, # dataset that sets the epoch length; item i pairs with a random `source` sample
+                 seed=0, # source draws depend on (seed, epoch, i)
+                ):
         if len(source) == 0 or len(target) == 0: raise DualHandError("Paired: source and target must not be empty")
         self.source, self.target, self.seed, self.epoch = source, target, seed, 0
     def __len__(self): return len(self.target)
@@ -73,14 +85,29 @@ def _check(ds, keys, what):
     missing = [k for k in keys if k not in s]
     if missing: raise DualHandError(f"{what}: samples of {ds!r} lack {missing} (have {sorted(s)})")
 
-def source_dls(train, valid, bs=32, num_workers=0, seed=0, device=None, valid_bs=None):
+def source_dls(train, # labelled source dataset: rgb, depth, mask, uv, xyz, K, vis
+               valid, # labelled evaluation dataset: rgb, uv, xyz, K, vis
+               bs=32, # training batch size (samples)
+               num_workers=0, # DataLoader worker processes
+               seed=0, # seed of the shuffle
+               device=None, # device batches are moved to (None: stay on CPU)
+               valid_bs=None, # evaluation batch size (None: 2*bs)
+              ):
     "(a) labelled source batches for pre-training (`train` needs rgb, depth, mask, pose) + (c) `valid` evaluation batches"
     _check(train, ('rgb', 'depth', 'mask', 'uv', 'xyz', 'K', 'vis'), 'source_dls(train)')
     _check(valid, ('rgb', 'uv', 'xyz', 'K', 'vis'), 'source_dls(valid)')
     return DataLoaders(_dl(train, bs, True, num_workers, seed, device, drop_last=len(train) > bs),
                        _dl(valid, valid_bs or 2*bs, False, num_workers, seed, device), device=device)
 
-def finetune_dls(source, target, valid, bs=20, num_workers=0, seed=0, device=None, valid_bs=None):
+def finetune_dls(source, # labelled source dataset: rgb, depth, mask, uv, xyz, K, vis
+                 target, # target dataset; only its rgb and K are used
+                 valid, # labelled evaluation dataset: rgb, uv, xyz, K, vis
+                 bs=20, # training batch size (pairs)
+                 num_workers=0, # DataLoader worker processes
+                 seed=0, # seed of the shuffle and of the source draws
+                 device=None, # device batches are moved to (None: stay on CPU)
+                 valid_bs=None, # evaluation batch size (None: 2*bs)
+                ):
     "(b) batches of (labelled `source`, unlabelled `target` RGB) pairs for fine-tuning + (c) `valid` evaluation batches"
     _check(source, ('rgb', 'depth', 'mask', 'uv', 'xyz', 'K', 'vis'), 'finetune_dls(source)')
     _check(valid, ('rgb', 'uv', 'xyz', 'K', 'vis'), 'finetune_dls(valid)')
@@ -88,7 +115,11 @@ def finetune_dls(source, target, valid, bs=20, num_workers=0, seed=0, device=Non
     return DataLoaders(_dl(pairs, bs, True, num_workers, seed, device, drop_last=len(target) > bs, n_inp=2),
                        _dl(valid, valid_bs or 2*bs, False, num_workers, seed, device), device=device)
 
-def eval_dl(ds, bs=64, num_workers=0, device=None):
+def eval_dl(ds, # labelled dataset: rgb, uv, xyz, K, vis
+            bs=64, # batch size (samples)
+            num_workers=0, # DataLoader worker processes
+            device=None, # device batches are moved to (None: stay on CPU)
+           ):
     "(c) labelled evaluation batches, in order"
     _check(ds, ('rgb', 'uv', 'xyz', 'K', 'vis'), 'eval_dl')
     return _dl(ds, bs, False, num_workers, 0, device)
@@ -99,11 +130,14 @@ SYNTH_SEEDS = {('synth', 'train'): 0, ('synth', 'test'): 1, ('synth-real', 'trai
 SYNTH_N = {'train': 2048, 'test': 512, 'valid': 512}
 READERS = ('rhd', 'freihand', 'stb', 'h3d', 'mvhand')
 
-def get_dataset(name, split='train', root=None,
+def get_dataset(name, # 'synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 'mvhand' or 'cache'
+                split='train', # 'train' or 'test' ('valid' too for SynthHands)
+                root=None, # the dataset's folder (readers and 'cache'; unused for SynthHands)
                 size:int=None, # crop side S: None = 256, or the cache's own for 'cache' (which must equal `size` if given)
                 n:int=None,    # the first `n` samples (None: all)
                 bad:str=None,  # readers only: a sample with impossible geometry is an 'error' (default) or 'skip'ped
-                **synth):      # SynthHands only: `views`, `severity`
+                **synth,       # SynthHands only: `views`, `severity`
+               ):
     "Dataset `name` ('synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 'mvhand' or 'cache') for `split`"
     from dualhand import datasets
     from dualhand.synth import SynthHands
@@ -133,7 +167,8 @@ def get_dataset(name, split='train', root=None,
 class InMemory(torch.utils.data.Dataset):
     "Every sample of `ds` rendered or read once and held in memory as stacked tensors"
     def __init__(self, ds, # any dataset of sample dicts (SynthHands renders in batches of `bs`)
-                 bs:int=256):
+                 bs:int=256, # samples read or rendered per step
+                ):
         if len(ds) == 0: raise DualHandError(f"InMemory: {ds!r} is empty")
         batch = getattr(ds, 'render_batch', None) or (lambda idx: torch.utils.data.default_collate([ds[j] for j in idx]))
         parts = [batch(list(range(i, min(i + bs, len(ds))))) for i in progress_bar(range(0, len(ds), bs), leave=False)]
@@ -147,7 +182,8 @@ _ARRAYS = {'rgb': np.uint8, 'depth': np.float16, 'mask': np.uint8}
 _LABELS = ('uv', 'xyz', 'K', 'vis')
 CACHE_FORMAT = 2   # version of the cache's layout; a cache records it with what made it
 
-def describe(ds) -> str:
+def describe(ds, # a dataset, `Subset` or reader
+            ) -> str:
     "What dataset `ds` is, stably (no memory address): the reader with its resolved root, split, size and options"
     from dualhand.datasets import HandDataset
     if isinstance(ds, torch.utils.data.Subset):
@@ -160,7 +196,8 @@ def describe(ds) -> str:
         return f"{type(ds).__name__}({str(ds.root.resolve())!r}, {ds.split!r}, size={ds.size}{opts})"
     return repr(ds)
 
-def cache_identity(ds) -> dict:
+def cache_identity(ds, # dataset the cache is made from
+                  ) -> dict:
     "What makes a crop cache: the format version, the dataset (`describe`), its length and crop size"
     return dict(format=CACHE_FORMAT, source=describe(ds), n=len(ds), size=int(ds[0]['rgb'].shape[-1]))
 
@@ -176,7 +213,10 @@ def _clean_leftovers(path:Path):
         pid = tmp.name[len(path.name) + 4:]
         if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)): shutil.rmtree(tmp, ignore_errors=True)
 
-def write_cache(ds, path, bs=64, num_workers=0,
+def write_cache(ds, # dataset of sample dicts to crop
+                path, # cache folder to write
+                bs=64, # samples per batch while writing
+                num_workers=0, # DataLoader worker processes
                 overwrite=False): # rebuild a cache made from something else (else: an error naming the difference)
     "Crop every sample of `ds` into a memory-mapped cache at `path` (the `dualhand prepare` step); returns the path"
     path = Path(path)
@@ -223,7 +263,8 @@ def write_cache(ds, path, bs=64, num_workers=0,
 
 class CropCache(torch.utils.data.Dataset):
     "The samples written by `write_cache`, read from memory-mapped arrays"
-    def __init__(self, path):
+    def __init__(self, path, # folder written by `write_cache`
+                ):
         self.path = Path(path)
         meta = self.path / 'meta.json'
         if not meta.exists(): raise FileNotFoundError(f"no crop cache at {self.path} (expected meta.json: "
@@ -252,7 +293,11 @@ class CropCache(torch.utils.data.Dataset):
     def __repr__(self): return f"CropCache({str(self.path)!r}: {self.meta['source']})"
 
 # %% ../nbs/05_data.ipynb #887f5f06
-def loader_speed(ds, bs=32, n_pass=3, num_workers=0):
+def loader_speed(ds, # dataset of sample dicts
+                 bs=32, # batch size (samples)
+                 n_pass=3, # timed passes; the median is reported
+                 num_workers=0, # DataLoader worker processes
+                ):
     "Median samples/s of a `HandDL` pass over `ds`"
     times = []
     for _ in range(n_pass):

@@ -104,7 +104,9 @@ def crop_box(uv,            # (21,2) 2D joints in image pixels (non-finite rows 
     side = max(pad * float((hi - lo).max()), min_side)
     return torch.cat([(lo + hi) / 2, torch.tensor([side], dtype=torch.float64)])
 
-def crop_matrix(box, size=256):
+def crop_matrix(box, # (cx, cy, side) crop box in image pixels
+                size=256, # output side S in pixels
+               ):
     "The 3x3 pixel affine A = S_resize @ T_crop of the crop `box` resized to `size`: u' = A u, K' = A K"
     cx, cy, s = [float(b) for b in box]
     r = size / s
@@ -139,7 +141,8 @@ def crop_sample(sample,          # dict with full-image 'rgb' (3,H,W), 'uv', 'K'
                 size=256,        # output side S
                 pad=1.5,         # see `crop_box`
                 box=None,        # (cx, cy, side); by default `crop_box(sample['uv'], pad)`
-                antialias=True):
+                antialias=True,  # box-filter the RGB when down-sampling (see `warp_crop`)
+               ):
     "The square hand crop of a sample: images resampled, `uv` and `K` mapped by the crop's affine A"
     uv, K = torch.as_tensor(sample['uv'], dtype=torch.float64), torch.as_tensor(sample['K'], dtype=torch.float64)
     if box is None: box = crop_box(uv, pad)
@@ -152,7 +155,8 @@ def crop_sample(sample,          # dict with full-image 'rgb' (3,H,W), 'uv', 'K'
     if 'mask' in sample: out['mask'] = warp_crop(sample['mask'], box, size, 'nearest').to(torch.uint8)
     return out
 
-def mirror_sample(sample):
+def mirror_sample(sample, # cropped sample dict: 'rgb' (3,S,S), 'uv' (J,2) px, 'xyz' (J,3), 'K' (3,3), optional 'depth', 'mask'
+                 ):
     "Left <-> right: flip the images horizontally and mirror `uv`, `xyz`, `K` with them"
     out = dict(sample)
     out['uv'], out['xyz'], out['K'] = mirror(sample['uv'], sample['xyz'], sample['K'], sample['rgb'].shape[-1])
@@ -214,7 +218,7 @@ BONE_MM = (10., 100.)   # plausible length of the middle finger's MCP->PIP bone 
 def geometry_problems(uv,            # (N,J,2) 2D joints in image pixels
                       xyz,           # (N,J,3) 3D joints in the camera frame, mm
                       hw,            # image (height, width), or one per sample (None: size unknown, not checked)
-                      margin=MARGIN,
+                      margin=MARGIN, # allowed distance outside the image, as a fraction of its larger side
                      ) -> list:
     "For each sample, None if its geometry is possible, else what is wrong: a joint behind the camera or far outside the image"
     uv, z = np.asarray(uv, dtype=np.float64), np.asarray(xyz, dtype=np.float64)[..., 2]
@@ -233,7 +237,9 @@ def geometry_problems(uv,            # (N,J,2) 2D joints in image pixels
     return out
 
 def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
-                path, unit): # the file and the unit it should hold, for the message
+                path,        # the file the joints were read from, for the message
+                unit,        # the unit the file should hold, for the message
+               ):
     "Nothing if the median middle MCP->PIP bone is 10-100 mm, else a DualHandError: the file is not in `unit`"
     if len(xyz_mm) == 0: return
     bone = float(np.median(np.linalg.norm(np.asarray(xyz_mm)[:, 10] - np.asarray(xyz_mm)[:, 9], axis=-1)))
@@ -245,8 +251,13 @@ class HandDataset(Dataset):
     "Base of the readers: subclasses load annotations in `__init__` and implement `full(i)`; `[i]` is the crop"
     layout = ''        # the expected folder layout, for error messages
     image_hw = None    # the (height, width) of the dataset's colour images, where the format promises one
-    def __init__(self, root, split='train', size=256, pad=1.5,
-                 bad='error'): # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         name = type(self).__name__
         if split not in ('train', 'test'): raise ValueError(f"{name}: split must be 'train' or 'test', got {split!r}")
         if bad not in ('error', 'skip'): raise ValueError(f"{name}: bad must be 'error' or 'skip', got {bad!r}")
@@ -266,7 +277,8 @@ class HandDataset(Dataset):
                           f"geometry in {path} (first: sample {labels[bad[0]]}: {problems[bad[0]]})")
         return np.array([n for n, p in enumerate(problems) if not p], dtype=np.int64)
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         "Sample `i` on the full image (dataset handedness, float64 geometry) with a bool `left`"
         raise NotImplementedError
 
@@ -296,7 +308,9 @@ def _part_of_segment(k):
     f, b = (j - 1) // 4, (j - 1) % 4
     return 0 if b == 0 else 1 + 3 * f + b - 1
 
-def fake_pose(seed=0, z=500.):
+def fake_pose(seed=0, # seed of the random pose
+              z=500., # distance of the hand from the camera, mm
+             ):
     "A random right hand (21,3) in mm in a camera frame: palm to the camera, fingers up, about `z` mm away"
     g = torch.Generator().manual_seed(seed)
     rnd = lambda *s: torch.rand(*s, generator=g, dtype=torch.float64)
@@ -307,9 +321,11 @@ def fake_pose(seed=0, z=500.):
     return xyz @ R.T + t
 
 def render_fake(hands,          # list of (21,3) mm camera-frame hands, drawn with a z-buffer
-                K, hw,          # intrinsics (3,3) and image (height, width)
+                K,              # intrinsics (3,3)
+                hw,             # image (height, width)
                 radius=9.,      # capsule radius in mm
-                seed=0):
+                seed=0,         # seed of the background and its noise
+               ):
     "Fake images: rgb (3,H,W) uint8, depth (H,W) mm (0 = none), hand index (H,W) (-1 = none), part (H,W)"
     H, W = hw
     K = torch.as_tensor(K, dtype=torch.float64)
@@ -369,7 +385,8 @@ def _to_their_order(joints, index_map):
     return out
 
 # %% ../nbs/03_datasets.ipynb #2e76c0b3
-def rhd_depth(png):
+def rhd_depth(png, # RHD depth PNG (3+,H,W) uint8
+             ):
     "Depth (1,H,W) float32 in mm from an RHD depth PNG (3+,H,W): (256 R + G) / 65535 * 5 m"
     png = png.to(torch.float32)
     return ((png[0] * 256 + png[1]) / 65535. * 5000.)[None]
@@ -378,7 +395,13 @@ class RHD(HandDataset):
     "RHD (`root` = RHD_published_v2): RGB, depth and mask of the hand with more mask pixels, mirrored if left"
     layout = "RHD_published_v2 with training/ and evaluation/, each with anno_*.pickle, color/, depth/, mask/"
     image_hw = (320, 320)
-    def __init__(self, root, split='train', size=256, pad=1.5, bad='error'):
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         super().__init__(root, split, size, pad, bad)
         name = {'train': 'training', 'test': 'evaluation'}[split]
         self.dir = _need(self.root / name, f"RHD {split} folder")
@@ -399,7 +422,8 @@ class RHD(HandDataset):
 
     def __len__(self): return len(self.ids)
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         k = self.ids[i]
         rgb = read_image(self.dir / 'color' / f'{k:05d}.png', what='RHD colour image', hw=self.image_hw)
         hw = rgb.shape[-2:]
@@ -419,7 +443,10 @@ def _rhd_encode_depth(depth_mm):
     q = (depth_mm / 5000. * 65535.).round().clamp(0, 65535).long()
     return torch.stack([q // 256, q % 256, torch.zeros_like(q)]).to(torch.uint8)
 
-def write_fake_rhd(root, n=2, seed=0):
+def write_fake_rhd(root, # folder to write (RHD_published_v2)
+                   n=2, # samples per split
+                   seed=0, # seed of the poses and images
+                  ):
     "A fake RHD_published_v2 at `root`: `n` samples in training/ and in evaluation/"
     K = torch.tensor([[300., 0, 160], [0, 300, 160], [0, 0, 1]], dtype=torch.float64)
     for name in ('training', 'evaluation'):
@@ -450,7 +477,14 @@ class FreiHAND(HandDataset):
     "FreiHAND (`root` = FreiHAND_pub_v2): 'train' = training (x `versions`), 'test' = evaluation; masks where present"
     layout = "FreiHAND_pub_v2 with training_{xyz,K}.json, training/rgb/, evaluation_{xyz,K}.json, evaluation/rgb/"
     image_hw = (224, 224)
-    def __init__(self, root, split='train', size=256, pad=1.5, versions=4, bad='error'):
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 versions=4, # training versions of each hand used (same pose, other background/colouring), 1-4
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         super().__init__(root, split, size, pad, bad)
         self.name = 'training' if split == 'train' else 'evaluation'
         p_xyz, p_K = self.root / f'{self.name}_xyz.json', self.root / f'{self.name}_K.json'
@@ -469,7 +503,8 @@ class FreiHAND(HandDataset):
 
     def __len__(self): return len(self.hands) * self.versions
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         v, a = divmod(i, len(self.hands))
         a = int(self.hands[a])
         rgb = read_image(self.root / self.name / 'rgb' / f'{a + v * self.n_hands:08d}.jpg', what='FreiHAND image',
@@ -482,7 +517,10 @@ class FreiHAND(HandDataset):
         return s
 
 # %% ../nbs/03_datasets.ipynb #db6534c4
-def write_fake_freihand(root, n=2, seed=0):
+def write_fake_freihand(root, # folder to write (FreiHAND_pub_v2)
+                        n=2, # training hands and evaluation samples
+                        seed=0, # seed of the poses and images
+                       ):
     "A fake FreiHAND_pub_v2 at `root`: `n` training hands in 4 versions (masks for the first n), `n` evaluation"
     K = torch.tensor([[350., 0, 112], [0, 350, 112], [0, 0, 1]], dtype=torch.float64)
     root = Path(root)
@@ -507,7 +545,8 @@ STB_SK_T = (-24.0381, -0.4563, -1.2326)          # mm
 STB_SEQUENCES = {'train': tuple(f'B{b}{m}' for b in range(2, 7) for m in ('Counting', 'Random')),
                  'test': ('B1Counting', 'B1Random')}
 
-def rodrigues(rotvec):
+def rodrigues(rotvec, # (3,) axis * angle, radians
+             ):
     "Rotation matrix (3,3) float64 of a rotation vector (axis * angle, radians)"
     r = torch.as_tensor(rotvec, dtype=torch.float64)
     th = r.norm()
@@ -516,12 +555,15 @@ def rodrigues(rotvec):
     Kx = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], dtype=torch.float64)
     return torch.eye(3, dtype=torch.float64) + th.sin() * Kx + (1 - th.cos()) * Kx @ Kx
 
-def stb_depth_to_colour(xyz):
+def stb_depth_to_colour(xyz, # (...,3) joints in the depth camera's frame, mm
+                       ):
     "STB SK labels (..., 3) from the depth camera's frame to the colour camera's: x_c = R^T (x_d - T)"
     xyz = torch.as_tensor(xyz, dtype=torch.float64)
     return (xyz - torch.tensor(STB_SK_T, dtype=torch.float64)) @ rodrigues(STB_SK_ROTVEC)
 
-def palm_to_wrist(xyz, f=1.):
+def palm_to_wrist(xyz, # (...,21,3) joints, palm centre in slot 0
+                  f=1., # wrist = palm + f * (palm - middle MCP)
+                 ):
     "Joints (..., 21, 3) in dualhand order with STB's palm centre in slot 0 -> the wrist extrapolated there"
     xyz = xyz.clone()
     xyz[..., 0, :] = xyz[..., 0, :] + f * (xyz[..., 0, :] - xyz[..., 9, :])
@@ -531,7 +573,16 @@ class STB(HandDataset):
     "STB (`root` holds labels/ and the sequence folders): left hands, mirrored; `camera` 'SK' (colour) or 'BB' (left)"
     layout = "the STB folder with labels/<Seq>_{SK,BB}.mat and <Seq>/{SK_color,BB_left}_<i>.png (or images/<Seq>/...)"
     image_hw = (480, 640)
-    def __init__(self, root, split='train', size=256, pad=1.5, camera='SK', sequences=None, wrist_factor=1., bad='error'):
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 camera='SK', # 'SK' (colour camera) or 'BB' (left camera of the stereo pair)
+                 sequences=None, # sequence names (None: the split's, `STB_SEQUENCES`)
+                 wrist_factor=1., # `palm_to_wrist`'s f
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         super().__init__(root, split, size, pad, bad)
         if camera not in ('SK', 'BB'): raise ValueError(f"STB: camera must be 'SK' or 'BB', got {camera!r}")
         from scipy.io import loadmat
@@ -559,13 +610,15 @@ class STB(HandDataset):
 
     def __len__(self): return len(self.items)
 
-    def seq_dir(self, seq:str):
+    def seq_dir(self, seq:str, # sequence name, e.g. 'B1Counting'
+               ):
         "The folder of sequence `seq`: `root/seq`, else `root/images/seq` (the unpacked download's layout); None if neither"
         if self._dirs.get(seq) is None:
             self._dirs[seq] = next((d for d in (self.root / seq, self.root / 'images' / seq) if d.is_dir()), None)
         return self._dirs[seq]
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         seq, f = self.items[i]
         name = f"{'SK_color' if self.camera == 'SK' else 'BB_left'}_{f}.png"
         d = self.seq_dir(seq)
@@ -577,7 +630,11 @@ class STB(HandDataset):
                     left=True)
 
 # %% ../nbs/03_datasets.ipynb #12101022
-def write_fake_stb(root, n=1, seed=0, sequences=None):
+def write_fake_stb(root, # folder to write
+                   n=1, # frames per sequence
+                   seed=0, # seed of the poses and images
+                   sequences=None, # sequence names (None: all 12)
+                  ):
     "A fake STB at `root`: `n` frames of a left hand per sequence (all 12 by default), SK and BB labels and images"
     from scipy.io import savemat
     root = Path(root)
@@ -607,7 +664,9 @@ def _image_size(path):
         with Image.open(path) as im: return im.size[::-1]
     except Exception: return None
 
-def guess_unit(xyz, path=''):
+def guess_unit(xyz, # (N,21,3) joints in an unknown unit
+               path='', # the file they come from, for the message
+              ):
     "Factor to mm of joints (N,21,3): the unit in which the median middle MCP->PIP bone is 10-100 mm"
     bone = float(np.median(np.linalg.norm(xyz[:, 10] - xyz[:, 9], axis=-1))) if len(xyz) else 30.
     for unit, f in UNITS_TO_MM.items():
@@ -615,7 +674,11 @@ def guess_unit(xyz, path=''):
     raise ValueError(f"{path}: keypoint3d has a median middle MCP->PIP bone of {bone:.4g}, which is not a hand in "
                      "mm, cm or m (expected 20-50 mm); pass unit= to force one")
 
-def h3d_split(entries, split, test_fraction=0.2, max_test=3200):
+def h3d_split(entries, # annotation entries
+              split, # 'train' or 'test'
+              test_fraction=0.2, # share of the entries in 'test' (shuffled split only)
+              max_test=3200, # most entries in 'test' (shuffled split only)
+             ):
     "Entries of `split`: their own 'split' fields if all have one, else Transfer-Learning-Library's seeded shuffle"
     if entries and all(isinstance(e, dict) and 'split' in e for e in entries):
         return [e for e in entries if e['split'] == split]
@@ -627,7 +690,15 @@ def h3d_split(entries, split, test_fraction=0.2, max_test=3200):
 class H3D(HandDataset):
     "Hand-3D-Studio (`root` = H3D_crop): the one-handed subset, split as Transfer-Learning-Library, mm"
     layout = "H3D_crop with annotation.json and part1/ .. part5/"
-    def __init__(self, root, split='train', size=256, pad=1.5, subset='noobject', unit=None, bad='error'):
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 subset='noobject', # 'noobject', 'object' or 'all'
+                 unit=None, # unit of keypoint3d: 'mm', 'cm', 'm', or None to guess it (`guess_unit`)
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         super().__init__(root, split, size, pad, bad)
         path = self.root / 'annotation.json'
         anno = _load_json(path, 'H3D annotation file')
@@ -653,13 +724,17 @@ class H3D(HandDataset):
 
     def __len__(self): return len(self.entries)
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         rgb = read_image(self.root / self.names[i], what='H3D image')
         return dict(rgb=rgb, uv=torch.from_numpy(self.uv[i]), xyz=torch.from_numpy(self.xyz[i]),
                     K=torch.from_numpy(self.K[i]), vis=torch.ones(21, dtype=torch.bool), left=False)
 
 # %% ../nbs/03_datasets.ipynb #b0a883bc
-def write_fake_h3d(root, n=10, seed=0):
+def write_fake_h3d(root, # folder to write (H3D_crop)
+                   n=10, # entries
+                   seed=0, # seed of the poses and images
+                  ):
     "A fake H3D_crop at `root`: `n` entries (alternately without and with object) in part1..part5"
     K = torch.tensor([[700., 0, 200], [0, 700, 200], [0, 0, 1]], dtype=torch.float64)
     root, anno = Path(root), []
@@ -679,7 +754,8 @@ MVHAND_INTRINSICS = {   # serial -> (fx, fy, cx, cy) of the 640x480 colour strea
     '840412062038': (619.475, 619.189, 313.715, 223.921), '840412062076': (615.665, 615.09, 306.514, 240.344)}
 MVHAND_CAMERAS = tuple(sorted(MVHAND_INTRINSICS))     # view v = MVHAND_CAMERAS[v]
 
-def mvhand_depth(png):
+def mvhand_depth(png, # MVHand depth PNG (3+,H,W) uint8, RGB order
+                ):
     "Depth (1,H,W) float32 mm from an MVHand depth PNG (3+,H,W) in RGB order: B + 256 G"
     png = png.to(torch.float32)
     return (png[2] + 256. * png[1])[None]
@@ -688,7 +764,14 @@ class MVHand(HandDataset):
     "MVHand (`root` holds the sequence folders): every (frame, view), joints moved into each camera's frame"
     layout = "a folder of sequences <seq>/ with calib.pkl, rgb/, depth/, mask/, mlresults/<seq>-joints.npy"
     image_hw = (480, 640)
-    def __init__(self, root, split='train', size=256, pad=1.5, sequences=None, bad='error'):
+    def __init__(self,
+                 root, # the dataset's folder
+                 split='train', # 'train' or 'test'
+                 size=256, # crop side S in pixels
+                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
+                 sequences=None, # sequence folder names (None: every folder with a calib.pkl)
+                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
+                ):
         super().__init__(root, split, size, pad, bad)
         if sequences is None:
             found = sorted(d.name for d in self.root.iterdir() if (d / 'calib.pkl').is_file())
@@ -733,7 +816,8 @@ class MVHand(HandDataset):
 
     def __len__(self): return len(self.items)
 
-    def full(self, i):
+    def full(self, i, # sample index, 0 <= i < len(self)
+            ):
         seq, f, v = self.items[i]
         d = self.root / seq
         rgb = read_image(d / 'rgb' / f'{f:05d}_{v}.jpg', what='MVHand colour image', hw=self.image_hw)
@@ -756,7 +840,11 @@ def _look_at_pose(theta, centre, dist):
     P[:3, :3], P[:3, 3] = R, centre - R @ torch.tensor([0, 0, dist], dtype=torch.float64)
     return P
 
-def write_fake_mvhand(root, n=2, seed=0, sequences=('7-14-1-2', '9-10-1-2')):
+def write_fake_mvhand(root, # folder to write
+                      n=2, # frames per sequence (each seen by 4 views)
+                      seed=0, # seed of the poses and images
+                      sequences=('7-14-1-2', '9-10-1-2'), # sequence folder names
+                     ):
     "A fake MVHand at `root`: `n` frames x 4 views per sequence; world = the first camera's frame"
     root = Path(root)
     for q, seq in enumerate(sequences):

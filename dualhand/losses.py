@@ -78,7 +78,8 @@ def pose_distance(pred:dict, # 'uv' (B,J,2) crop px, 'zr' (B,J)
     return total if joints == 'sum' else total / vis.sum(-1).clamp_min(1)
 
 # %% ../nbs/12_losses.ipynb #19049689
-def as_target(y:dict) -> dict:
+def as_target(y:dict, # decoder output: 'uv' (B,J,2), 'zr' (B,J), 'mask' logits (B,1,h,w), 'depth' (B,1,h,w)
+             ) -> dict: # detached targets, 'mask' as probabilities
     "A decoder output as a target (Eq. 10's teacher): detached, mask logits -> probabilities, all joints count"
     t = {k: y[k].detach() for k in ('uv', 'zr', 'depth') if k in y}
     if 'mask' in y: t['mask'] = torch.sigmoid(y['mask'].detach())
@@ -138,7 +139,9 @@ CONTRASTIVE_MODES = ('ours', 'intra', 'intra_inter')
 
 def contrastive_terms(out:dict, # model output with 'z_R','z_R+','z_D','z_D+' (and 'z_F','z_F+' for 'ours')
                       mode:str='ours', # 'ours' (Eqs. 4-5), 'intra', 'intra_inter'
-                      tau:float=0.5, reduction:str='sum') -> dict:
+                      tau:float=0.5, # NT-Xent temperature
+                      reduction:str='sum', # 'sum' or 'mean' over the B anchors of each term
+                     ) -> dict: # term name -> scalar tensor
     "Named NT-Xent terms of L_c for a Table 3 mode"
     if mode not in CONTRASTIVE_MODES: raise ValueError(f"contrastive mode must be one of {CONTRASTIVE_MODES}, got {mode!r}")
     need = ('z_R', 'z_R+', 'z_D', 'z_D+') + (('z_F', 'z_F+') if mode == 'ours' else ())
@@ -151,7 +154,11 @@ def contrastive_terms(out:dict, # model output with 'z_R','z_R+','z_D','z_D+' (a
     if mode == 'intra_inter': terms['c_inter'] = eta('z_R', 'z_D')            # direct inter-CL [28]
     return terms
 
-def contrastive_loss(out:dict, mode:str='ours', tau:float=0.5, reduction:str='sum') -> torch.Tensor:
+def contrastive_loss(out:dict, # model output with 'z_R','z_R+','z_D','z_D+' (and 'z_F','z_F+' for 'ours'), each (B,D)
+                     mode:str='ours', # 'ours' (Eqs. 4-5), 'intra', 'intra_inter'
+                     tau:float=0.5, # NT-Xent temperature
+                     reduction:str='sum', # 'sum' or 'mean' over the B anchors of each term
+                    ) -> torch.Tensor: # scalar
     "L_c: Eq. 5 for mode 'ours'; the intra-CL and intra/inter-CL rows of Table 3 for the other modes"
     return sum(contrastive_terms(out, mode, tau, reduction).values())
 
@@ -184,7 +191,13 @@ def supervised_terms(out:dict, # model output: streams dict ('y_R', 'y_D', 'y_F'
             terms[f'M_{s}+'] = multimodal_loss(out[f'y_{s}+'], target if target_plus is None else target_plus, **kwargs)
     return terms
 
-def supervised_loss(out:dict, target:dict, streams=('R', 'D', 'F'), target_plus:dict=None, plus:bool=True, **kwargs) -> torch.Tensor:
+def supervised_loss(out:dict, # model output: streams dict ('y_R', 'y_D', 'y_F', maybe 'y_R+' ...) or a decoder dict
+                    target:dict, # make_targets dict
+                    streams=('R', 'D', 'F'), # which M terms (Table 4 rows)
+                    target_plus:dict=None, # targets of the '+' views (default: `target`, same geometry)
+                    plus:bool=True, # also supervise the '+' views when the output has them
+                    **kwargs, # passed to `multimodal_loss`
+                   ) -> torch.Tensor: # scalar
     "L_s (Eq. 6): the sum of M over the chosen streams (and their augmented views if `plus`)"
     return sum(supervised_terms(out, target, streams, target_plus, plus, **kwargs).values())
 
@@ -194,8 +207,14 @@ class PretrainLoss:
     def __init__(self, lambda_c:float=0.1, # weight of the contrastive (or l1 alignment) term
                  streams=('R', 'D', 'F'), # supervised streams (Table 4)
                  contrastive:str|None='ours', # 'ours', 'intra', 'intra_inter', 'l1_align' or None (Table 3)
-                 tau:float=0.5, lambda_m:float=100., lambda_d:float=50., stride:float=4., w_uv:float=1., w_z:float=1.,
-                 supervise_plus:bool=False): # also supervise the augmented views (Eq. 6 has the anchor views only)
+                 tau:float=0.5, # NT-Xent temperature
+                 lambda_m:float=100., # weight of the mask L1 in each M
+                 lambda_d:float=50., # weight of the depth L1 in each M
+                 stride:float=4., # crop pixels per output pixel
+                 w_uv:float=1., # weight of the 2D distance (output px)
+                 w_z:float=1., # weight of the root-relative depth distance (scale units)
+                 supervise_plus:bool=False, # also supervise the augmented views (Eq. 6 has the anchor views only)
+                ):
         if contrastive not in CONTRASTIVE_MODES + ('l1_align', None):
             raise ValueError(f"PretrainLoss: contrastive must be one of {CONTRASTIVE_MODES + ('l1_align', None)}, got {contrastive!r}")
         self.lambda_c, self.streams, self.contrastive, self.tau = lambda_c, tuple(streams), contrastive, tau
