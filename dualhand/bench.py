@@ -67,7 +67,13 @@ def bench_config(config:str='small', # 'tiny', 'small' (CPU) or 'full' (the pape
     return cfg
 
 # %% ../nbs/50_bench.ipynb #053a7521
-def separate_streams(model, rgb, depth=None, rgb_plus=None, depth_plus=None, plain:bool=True) -> dict:
+def separate_streams(model, # a `DualHandNet`
+                     rgb, # (B,3,S,S) RGB in [0,1]
+                     depth=None, # (B,1,S,S) normalised depth; None: `model(rgb)` alone
+                     rgb_plus=None, # (B,3,S,S) the positive RGB view, or None (one view)
+                     depth_plus=None, # (B,1,S,S) the positive depth view
+                     plain:bool=True, # also the plain RGB stream R (not only F and D)
+                    ) -> dict: # 'y_*', 'z_*', 'f_*' per stream and view, as `DualHandNet.forward`
     "The naive reference of `DualHandNet.forward`: E_D per view, E_R per stream and view, decoder and projection head per latent"
     if depth is None: return model(rgb)
     views = [('', rgb, depth)] + ([('+', rgb_plus, depth_plus)] if rgb_plus is not None else [])
@@ -81,8 +87,12 @@ def separate_streams(model, rgb, depth=None, rgb_plus=None, depth_plus=None, pla
 
 class SeparateStreams(nn.Module):
     "A `DualHandNet` whose forward runs every stream separately (`separate_streams`); same parameters"
-    def __init__(self, model): super().__init__(); self.model = model
-    def forward(self, *args, **kwargs): return separate_streams(self.model, *args, **kwargs)
+    def __init__(self, model): # the `DualHandNet` to wrap
+        super().__init__(); self.model = model
+    def forward(self, *args, # rgb, depth, rgb_plus, depth_plus as in `separate_streams`
+                **kwargs): # passed to `separate_streams` (e.g. `plain`)
+        "`separate_streams` of the wrapped model"
+        return separate_streams(self.model, *args, **kwargs)
 
 class PerSampleViews(DualModalPretrain):
     "The naive reference of `DualModalPretrain`: the same views, built on the CPU one sample at a time, then copied to the device"
@@ -133,7 +143,8 @@ class StepTimer(Callback):
 NOMINAL_BF16_TFLOPS = {'H100 PCIe': 756., 'H100 NVL': 835., 'H100': 989., 'H200': 989., 'GH200': 989., 'A100': 312.,
                        'L40S': 362., 'L4': 121.}   # dense bf16 tensor-core spec-sheet figures (H100 without PCIe/NVL: SXM)
 
-def nominal_peak(device_name:str) -> float|None:
+def nominal_peak(device_name:str, # e.g. 'NVIDIA H100 80GB HBM3'
+                ) -> float|None: # FLOP/s
     "Spec-sheet dense bf16 FLOP/s of a known GPU name (torch.cuda.get_device_name), else None"
     for k in sorted(NOMINAL_BF16_TFLOPS, key=len, reverse=True):
         if all(w in device_name for w in k.split()): return NOMINAL_BF16_TFLOPS[k] * 1e12
@@ -150,14 +161,22 @@ def _best_rate(fn, flops, device, reps):
         t = time.perf_counter(); fn(); _sync(device); best = min(best, time.perf_counter() - t)
     return flops / best
 
-def matmul_peak(device='cpu', dtype=torch.float32, n:int=None, reps:int=None) -> float:
+def matmul_peak(device='cpu', # torch device
+                dtype=torch.float32, # dtype of the matrices
+                n:int=None, # matrix side; None: 8192 on CUDA, else 2048
+                reps:int=None, # timed calls; None: 20 on CUDA, else 3
+               ) -> float: # FLOP/s
     "FLOP/s of the fastest of `reps` n x n matrix products on `device` in `dtype`"
     device = torch.device(device); cuda = device.type == 'cuda'
     n, reps = n or (8192 if cuda else 2048), reps or (20 if cuda else 3)
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     return _best_rate(lambda: a @ b, 2 * n**3, device, reps)
 
-def conv_peak(device='cpu', dtype=torch.float32, shape=None, reps:int=None) -> float:
+def conv_peak(device='cpu', # torch device
+              dtype=torch.float32, # dtype of the batch and weights
+              shape=None, # (N,C,H,W) batch; None: (128,256,56,56) on CUDA, else (32,256,28,28)
+              reps:int=None, # timed calls; None: 20 on CUDA, else 3
+             ) -> float: # FLOP/s
     "FLOP/s of the fastest of `reps` 3x3 convolutions C -> C of a channels_last batch of `shape` (N,C,H,W)"
     device = torch.device(device); cuda = device.type == 'cuda'
     N, C, H, W = shape or ((128, 256, 56, 56) if cuda else (32, 256, 28, 28))
@@ -167,11 +186,14 @@ def conv_peak(device='cpu', dtype=torch.float32, shape=None, reps:int=None) -> f
     w = torch.randn(C, C, 3, 3, device=device, dtype=dtype).contiguous(memory_format=cl)
     return _best_rate(lambda: F.conv2d(x, w, padding=1), 2 * N * C * C * 9 * H * W, device, reps)
 
-def measure_peak(device='cpu', dtype=torch.float32) -> float:
+def measure_peak(device='cpu', # torch device
+                 dtype=torch.float32, # dtype of the operands
+                ) -> float: # FLOP/s
     "Attainable FLOP/s of `device` in `dtype`: the faster of a large matrix product and a large convolution"
     return max(matmul_peak(device, dtype), conv_peak(device, dtype))
 
-def step_flops(step) -> int:
+def step_flops(step, # a callable with no arguments
+              ) -> int: # FLOPs of one call
     "FLOPs of calling `step()` (e.g. forward + backward of one batch), counted by torch's FlopCounterMode"
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as fc: step()
@@ -188,7 +210,10 @@ def _samples(domain, n, size, seed=0):
     ds = SynthHands(n, domain, seed, size)
     return ds.__getitems__(list(range(n)))
 
-def bench_learner(cfg:dict, samples:list, naive:bool=False, path=None):
+def bench_learner(cfg:dict, # `bench_config`
+                  samples:list, # sample dicts, repeated to fill the batches
+                  naive:bool=False, # the naive reference (`SeparateStreams`, `PerSampleViews`) instead of the fast path
+                  path=None): # the Learner's folder; None: a temporary one
     "The pre-training Learner of `cfg` on in-memory `samples`, on the fast path (or the naive reference), with a `StepTimer`"
     dev = torch.device(cfg['device'])
     micro = cfg['bs'] // cfg['accum']
@@ -244,7 +269,9 @@ def _summary(step_s, bs, flops, peak):
     return dict(samples_per_s=sps, step_s=med, step_s_all=[round(s, 5) for s in step_s], flops_per_sample=flops,
                 tflops=flops * sps / 1e12, mfu=flops * sps / peak)
 
-def bench_training(cfg:dict, peak:float) -> dict:
+def bench_training(cfg:dict, # `bench_config`
+                   peak:float, # attainable FLOP/s of the device (for the MFU)
+                  ) -> dict:
     "Pre-training steps of ours and (if cfg['naive']) the naive reference: medians, FLOPs, MFU, alternating rounds"
     samples = _samples('synthetic', cfg['bs'], cfg['size'], cfg['seed'])
     kinds = ['ours', 'naive'] if cfg['naive'] else ['ours']
@@ -285,7 +312,13 @@ def bench_training(cfg:dict, peak:float) -> dict:
     return res
 
 # %% ../nbs/50_bench.ipynb #40349a3b
-def finetune_loss(model, src:dict, tgt:dict, lambda_sd:float=0.2, lambda_l:float=1., p_geom:float=0.5, generator=None):
+def finetune_loss(model, # a `DualHandNet`
+                  src:dict, # labelled synthetic batch: 'rgb' (B,3,S,S), 'depth', pose targets
+                  tgt:dict, # unlabelled real batch: 'rgb' (B,3,S,S), 'K' (B,3,3)
+                  lambda_sd:float=0.2, # weight of L_d (Eq. 10)
+                  lambda_l:float=1., # weight of L_l (Eq. 9)
+                  p_geom:float=0.5, # probability of the geometric augmentation G per synthetic sample
+                  generator=None): # torch.Generator of the augmentation; None: the global one
     "Eq. 11 on a labelled source batch `src` and an unlabelled target batch `tgt` ('rgb', 'K')"
     (x_s, d_s), t_s = training_views(src, views=False, p_geom=p_geom, generator=generator)
     l_s = supervised_loss(model(x_s, d_s), t_s)                          # Eq. 6 on the synthetic batch
@@ -310,7 +343,9 @@ def _timed(step, n, warmup, device):
     torch.cuda.synchronize(device)
     return [a.elapsed_time(b) / 1e3 for a, b in marks]
 
-def bench_finetune(cfg:dict, peak:float) -> dict:
+def bench_finetune(cfg:dict, # `bench_config`
+                   peak:float, # attainable FLOP/s of the device (for the MFU)
+                  ) -> dict:
     "Fine-tuning steps (Eq. 11) on the fast path's precision and layout: median pairs/s, FLOPs, MFU"
     dev, bs = torch.device(cfg['device']), cfg['ft_bs']
     torch.manual_seed(cfg['seed'])
@@ -331,7 +366,9 @@ def bench_finetune(cfg:dict, peak:float) -> dict:
     return res
 
 # %% ../nbs/50_bench.ipynb #79b13f9d
-def bench_data(cfg:dict, path=None) -> dict:
+def bench_data(cfg:dict, # `bench_config`
+               path=None, # folder of the fake RHD and crop cache; None: a temporary one
+              ) -> dict:
     "Samples/s of the image loader, the crop-cache loader and the augmentation (batched on the device vs per sample on the CPU)"
     from dualhand.datasets import RHD, write_fake_rhd
     path = Path(path or tempfile.mkdtemp())
@@ -358,7 +395,10 @@ def _device_name(dev):
     if dev.type == 'cuda': return torch.cuda.get_device_name(dev)
     return platform.processor() or platform.machine()
 
-def run_bench(config:str='small', device=None, path=None, **overrides) -> dict:
+def run_bench(config:str='small', # 'tiny', 'small' (CPU) or 'full' (the paper's, for a GPU)
+              device=None, # 'cpu', 'cuda', 'cuda:1', ... (default: CUDA when there is one)
+              path=None, # folder of the data benchmark's files; None: a temporary one
+              **overrides) -> dict: # any key of `bench_config`
     "Benchmark the pre-training and fine-tuning steps, the naive reference and the data pipeline of a configuration"
     cfg = bench_config(config, device, **overrides)
     dev = torch.device(cfg['device'])
@@ -384,7 +424,8 @@ def run_bench(config:str='small', device=None, path=None, **overrides) -> dict:
     res['seconds'] = time.time() - t0
     return res
 
-def bench_table(res:dict) -> str:
+def bench_table(res:dict, # `run_bench`'s results
+               ) -> str:
     "The benchmark's results as a text table"
     c = res['config']
     on = lambda k: 'on' if c[k] else 'off'
@@ -415,7 +456,7 @@ def bench_table(res:dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/50_bench.ipynb #1ef15e56
-def add_bench_parser(subparsers):
+def add_bench_parser(subparsers): # `argparse` sub-parsers (`ArgumentParser.add_subparsers()`)
     "Add the `bench` command (`cmd_bench`) to `dualhand`'s argparse sub-parsers"
     import argparse
     s = subparsers.add_parser('bench', help=cmd_bench.__doc__, description=cmd_bench.__doc__)

@@ -16,7 +16,8 @@ __all__ = ['COMMANDS', 'POS', 'COUNT', 'SEED', 'SIZE', 'LR', 'TEST_HELP', 'PRETR
 # %% ../nbs/40_cli.ipynb #b1c1d038
 COMMANDS = {}   # name -> (function run with the parsed arguments, function adding its arguments to a sub-parser)
 
-def command(name:str, args):
+def command(name:str, # the sub-command's name on the command line
+            args): # args(subparser): adds the sub-command's arguments
     "Decorator: register the decorated function as sub-command `name`, whose arguments `args(subparser)` adds"
     def _register(fn):
         COMMANDS[name] = (fn, args)
@@ -69,6 +70,7 @@ def _check_run(a, inputs=()):
 
 # %% ../nbs/40_cli.ipynb #edf18200
 def _args_samples(s):
+    "Add the arguments of `dualhand samples` to its sub-parser `s`"
     s.add_argument('--out', default='samples.png'); s.add_argument('--n', type=COUNT, default=8)
     s.add_argument('--size', type=SIZE, default=128); s.add_argument('--seed', type=SEED, default=0)
     s.add_argument('--overwrite', action='store_true', help="replace existing pictures")
@@ -90,6 +92,7 @@ def cmd_samples(a):
         print(f"saved {path}")
 
 def _args_prepare(s):
+    "Add the arguments of `dualhand prepare` to its sub-parser `s`"
     _data_args(s, 'data', 'synth'); s.add_argument('--split', default='train', choices=('train', 'test'))
     s.add_argument('--out', required=True); _synth_args(s)
     s.add_argument('--size', type=SIZE, default=None, help="crop side (default 256; with --data cache, the cache's own)")
@@ -141,6 +144,7 @@ def _pretrained_arg(v:str) -> str:
     raise argparse.ArgumentTypeError(f"{v!r} is neither imagenet, none nor a file (a torchvision ResNet state dict, .pth)")
 
 def _args_pretrain(s):
+    "Add the arguments of `dualhand pretrain` to its sub-parser `s`"
     from dualhand.pretrain import PRESETS, ROWS
     s.add_argument('--preset', default='cpu', choices=tuple(PRESETS))
     s.add_argument('--row', default='ours', choices=tuple(ROWS))
@@ -175,6 +179,7 @@ def cmd_pretrain(a):
     if res is not None: _print_results(res, f"pretrain row={a.row} preset={a.preset} seed={learn.config['seed']}")   # process 0
 
 def _args_evaluate(s):
+    "Add the arguments of `dualhand evaluate` to its sub-parser `s`"
     s.add_argument('checkpoint'); s.add_argument('--test', nargs='+', default=['synth', 'synth-real'], help=TEST_HELP)
     s.add_argument('--size', type=SIZE, default=None, help="input size (default: the checkpoint's)")
     s.add_argument('--n-test', type=COUNT, default=None); s.add_argument('--out', default=None, help="metrics as JSON")
@@ -231,6 +236,7 @@ def _print_results(res, title):
 
 # %% ../nbs/40_cli.ipynb #534023ce
 def _args_finetune(s):
+    "Add the arguments of `dualhand finetune` to its sub-parser `s`"
     from dualhand.finetune import FT_PRESETS, FT_ROWS
     s.add_argument('--checkpoint', required=True, help="pre-training checkpoint (last.pth of `dualhand pretrain`)")
     s.add_argument('--preset', default='cpu', choices=tuple(FT_PRESETS))
@@ -272,6 +278,7 @@ def cmd_finetune(a):
     _print_results(res, f"finetune row={a.row} preset={a.preset} seed={learn.config['seed']} from {a.checkpoint}")
 
 def _args_demo(s):
+    "Add the arguments of `dualhand demo` to its sub-parser `s`"
     s.add_argument('--out', default='runs/demo', help="folder of the stages and the table (default runs/demo)")
     s.add_argument('--seed', type=SEED, default=0)
     s.add_argument('--quick', action='store_true', help="a few samples and one epoch per stage (a smoke test)")
@@ -296,6 +303,7 @@ def cmd_demo(a):
 
 # %% ../nbs/40_cli.ipynb #7b07d74e
 def _args_predict(s):
+    "Add the arguments of `dualhand predict` to its sub-parser `s`"
     s.add_argument('inputs', nargs='+', help="image files, video files, or folders of them")
     s.add_argument('--checkpoint', required=True, help="a last.pth of pretrain / finetune, or a file of `dualhand export --pth`")
     s.add_argument('--out', default='predictions', help="output folder: annotated inputs and predictions.jsonl")
@@ -329,6 +337,7 @@ def cmd_predict(a):
           + f": {Path(a.out) / 'predictions.jsonl'}")
 
 def _args_export(s):
+    "Add the arguments of `dualhand export` to its sub-parser `s`"
     s.add_argument('--checkpoint', required=True, help="a last.pth of pretrain / finetune (or a compact file)")
     s.add_argument('--onnx', default=None, help="write the RGB-only network as ONNX (dynamic batch size)")
     s.add_argument('--pth', default=None, help="write a compact float16 inference checkpoint (E_R and D only)")
@@ -362,7 +371,7 @@ def parser():
     add_bench_parser(sub)                      # `dualhand bench`: the speed benchmark (nbs/50_bench)
     return p
 
-def main(argv=None):
+def main(argv=None): # command-line arguments (list of str); None: sys.argv[1:]
     "Entry point of the `dualhand` console script: anticipated errors end in one line (`--debug`: the traceback)"
     from dualhand.guards import ANTICIPATED
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -15,7 +15,8 @@ __all__ = ['clamp_angle', 'template_lengths', 'correct_pose', 'correct_25d']
 
 # %% ../nbs/20_correction.ipynb #33fae120
 def clamp_angle(x, # angles in radians
-                lo, hi): # ends of the valid arc, lo <= hi, in (-pi, pi]
+                lo, # start of the valid arc in radians, lo <= hi, in (-pi, pi]
+                hi): # end of the valid arc in radians, in (-pi, pi]
     "Angles `x` projected onto the arc [`lo`, `hi`]: outside it, to the nearer end going round the circle"
     lo, hi = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (lo, hi))
     d_hi = torch.remainder(x - hi, 2*math.pi)    # how far past `hi`, turning the positive way
@@ -26,7 +27,8 @@ def clamp_angle(x, # angles in radians
 # %% ../nbs/20_correction.ipynb #daf33b94
 def template_lengths(template_bones=None, # finger bone lengths (..., 15) or (..., 5, 3) mm, default `TEMPLATE_BONES`
                      template_palm=None,  # wrist + base joints (..., 6, 3) mm, default `TEMPLATE_PALM`
-                     device=None, dtype=torch.float32):
+                     device=None, # torch device of the result; None: the default
+                     dtype=torch.float32): # dtype of the result
     "Palm-bone lengths (..., 5) and finger-bone lengths (..., 5, 3) of the template, in mm"
     bones = torch.as_tensor(TEMPLATE_BONES if template_bones is None else template_bones, device=device, dtype=dtype)
     if bones.shape[-2:] != (5, 3):

@@ -44,14 +44,18 @@ FT_ROWS = {   # Table 4's last rows: '+L_l' = pseudo-labels, '+L_d' = pseudo-lab
     '+L_d':    dict(use_ll=True, use_ld=True),
 }
 
-def row_name(use_ll, use_ld, real_bn=False):
+def row_name(use_ll, # the pseudo-label loss L_l (Eq. 9) is on
+             use_ld, # the self-distillation loss L_d (Eq. 10) is on
+             real_bn=False): # the real images go through the network even if no loss uses them
     "The Table 4 name of the switches (the real images are in the forward whenever a loss uses them)"
     if not (use_ll or use_ld): return 'real_BN' if real_bn else 'L_s'
     return {(True, False): '+L_l', (True, True): '+L_d', (False, True): 'L_d only'}[bool(use_ll), bool(use_ld)]
 
-def finetune_config(preset='cpu', use_ll=True, use_ld=True,
+def finetune_config(preset='cpu', # a key of `FT_PRESETS`: 'paper' or 'cpu'
+                    use_ll=True, # use the pseudo-label loss L_l (Eq. 9)
+                    use_ld=True, # use the self-distillation loss L_d (Eq. 10)
                     real_bn=False, # the real images go through the network (its batch statistics) even if no loss uses them
-                    **overrides):
+                    **overrides): # replacements of configuration keys (lr, epochs, bs, lambda_sd, ...)
     "The fine-tuning configuration of a preset and the Eq. 11 switches, with `overrides`"
     if preset not in FT_PRESETS: raise ValueError(f"preset must be one of {list(FT_PRESETS)}, got {preset!r}")
     cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld),
@@ -63,7 +67,9 @@ def finetune_config(preset='cpu', use_ll=True, use_ld=True,
 
 # %% ../nbs/22_finetune.ipynb #2c93cf94
 @torch.no_grad()
-def real_depth(net:DualHandNet, x_r:torch.Tensor) -> torch.Tensor:
+def real_depth(net:DualHandNet, # the network
+               x_r:torch.Tensor, # (B,3,S,S) real RGB in [0,1]
+              ) -> torch.Tensor: # (B,1,S,S) depth map d_R, normalised
     "d_R: the network's depth map of RGB images `x_r` at their size, in inference mode (BN's running statistics), detached"
     was = net.training
     net.eval()
@@ -88,26 +94,39 @@ def finetune_forward(net:DualHandNet, # the network
 
 class FinetuneStep(nn.Module):
     "The Learner's model in fine-tuning: `net(rgb)` for one input, `finetune_forward(net, x_s, d_s, x_r)` for three"
-    def __init__(self, net:DualHandNet):
+    def __init__(self, net:DualHandNet): # the network being fine-tuned
         super().__init__()
         self.net = net
     @property
     def stride(self): return self.net.stride
-    def forward(self, *xb):
+    def forward(self, *xb): # (rgb,) (B,3,S,S), or (x_s, d_s, x_r) as in `finetune_forward`
+        "`net(rgb)` (a decoder dict) for one input, `finetune_forward`'s streams dict for three"
         if len(xb) == 1: return self.net(xb[0])                # validation, inference: RGB only
         return finetune_forward(self.net, *xb)
     # checkpoints hold the plain network's weights: they load into a DualHandNet
-    def state_dict(self, *args, **kwargs): return self.net.state_dict(*args, **kwargs)
-    def load_state_dict(self, state_dict, strict=True, assign=False): return self.net.load_state_dict(state_dict, strict, assign)
+    def state_dict(self, *args, # passed to `nn.Module.state_dict` of the network
+                   **kwargs): # passed to `nn.Module.state_dict` of the network
+        "The plain network's state dict"
+        return self.net.state_dict(*args, **kwargs)
+    def load_state_dict(self, state_dict, # a `DualHandNet` state dict
+                        strict=True, # as in `nn.Module.load_state_dict`: the keys must match exactly
+                        assign=False): # as in `nn.Module.load_state_dict`: assign the tensors instead of copying
+        "Load a plain network's `state_dict` into the network"
+        return self.net.load_state_dict(state_dict, strict, assign)
 
 # %% ../nbs/22_finetune.ipynb #3c87dd35
 class FinetuneLoss:
     "Eq. 11: L_s (synthetic half) + lambda_sd * L_d (Eq. 10) + lambda_l * L_l (Eq. 9), the last terms in `.terms`"
     def __init__(self, lambda_sd:float=0.2, # weight of L_d (the paper's lambda_f)
                  lambda_l:float=1., # weight of L_l
-                 use_ll:bool=True, use_ld:bool=True, # Table 4's switches
+                 use_ll:bool=True, # Table 4's switch: the pseudo-label loss L_l
+                 use_ld:bool=True, # Table 4's switch: the self-distillation loss L_d
                  eps:float=EPS, # Eq. 9's confidence threshold (`dualhand.pseudo.confidence`'s unit)
-                 lambda_m:float=100., lambda_d:float=50., stride:float=4., w_uv:float=1., w_z:float=1.): # of M and l
+                 lambda_m:float=100., # weight of the mask L1 in M (as in `multimodal_loss`)
+                 lambda_d:float=50., # weight of the depth L1 in M (as in `multimodal_loss`)
+                 stride:float=4., # input-crop pixels per output pixel (of M and l)
+                 w_uv:float=1., # weight of the 2D (uv) part of l
+                 w_z:float=1.): # weight of the depth (zr) part of l
         self.lambda_sd, self.lambda_l, self.use_ll, self.use_ld, self.eps = lambda_sd, lambda_l, use_ll, use_ld, eps
         self.m_kw = dict(lambda_m=lambda_m, lambda_d=lambda_d, stride=stride, w_uv=w_uv, w_z=w_z)
         self.l_kw = dict(stride=stride, w_uv=w_uv, w_z=w_z)
@@ -117,16 +136,22 @@ class FinetuneLoss:
     @property
     def needs_real(self): return self.use_ll or self.use_ld
 
-    def distill(self, y:dict) -> torch.Tensor:
+    def distill(self, y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
+               ) -> torch.Tensor: # scalar L_d
         "Eq. 10 on the real streams `y`: M(y_R, y_F), the teacher y_F detached"
         return multimodal_loss(y['y_R'], as_target(y['y_F']), **self.m_kw)
 
-    def pseudo(self, y:dict, K:torch.Tensor) -> tuple:
+    def pseudo(self, y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
+               K:torch.Tensor, # (B,3,3) crop intrinsics of the real images
+              ) -> tuple: # (scalar L_l, pseudo-label dict)
         "Eq. 9 on the real streams `y` with crop intrinsics `K`: (L_l, pseudo-labels r of Eq. 8 with 'C', 'confident')"
         r = pseudo_targets(y['y_R'], y['y_F'], K, self.eps, **self.l_kw)
         return pseudo_label_loss(y, r, **self.l_kw), r
 
-    def __call__(self, out, target, real=None):
+    def __call__(self, out, # decoder dict (validation) or `finetune_forward`'s streams dict
+                 target, # synthetic targets: 'uv' (B,21,2), 'zr' (B,21), 'depth', ...
+                 real=None): # {'K': (B_r,3,3)} of the real images, or None
+        "Eq. 11's total loss (its terms in `.terms`); M(y_R) alone for RGB-only validation"
         if 'uv' in out:                                                       # RGB-only validation: M(y_R)
             m = multimodal_loss(out, target, **self.m_kw)
             self.terms = {'M_R': m.detach(), 'L_s': m.detach(), 'total': m.detach()}
@@ -159,7 +184,8 @@ class SelfDistillFinetune(Callback):
     "Algorithm 1 lines 9-10: a mixed batch -> (x_s, d_s, x_r) for `FinetuneStep`, targets (synthetic, {'K'})"
     order = -10   # before everything that reads xb (mixed precision, metrics)
     def __init__(self, needs_real:bool=True, # False (row 'L_s'): the real images are not used
-                 p_geom:float=0.5, seed=None,
+                 p_geom:float=0.5, # probability of the geometric augmentation G per synthetic image
+                 seed=None, # seed of the augmentation's generator (None: torch's global one)
                  p_texture:float=0.5): # share of synthetic images given pre-training's T (see below)
         self.needs_real, self.p_geom, self.p_texture = needs_real, p_geom, p_texture
         self.gen = None if seed is None else torch.Generator().manual_seed(seed)   # saved in checkpoints
@@ -229,7 +255,9 @@ def show(self:SelfDistillFinetune,
 # %% ../nbs/22_finetune.ipynb #fdb6e166
 MODEL_KEYS = ('arch', 'size', 'decoder_width', 'stop_grad', 'pretrained')
 
-def model_from_checkpoint(path, device='cpu', what='checkpoint'):
+def model_from_checkpoint(path, # a `.pth` checkpoint of `run_pretrain` or `run_finetune`
+                          device='cpu', # torch device of the network
+                          what='checkpoint'): # what to call the file in error messages
     "(DualHandNet with the weights of checkpoint `path`, its configuration dict)"
     path = Path(path)
     state = read_checkpoint(path, what)
@@ -244,10 +272,13 @@ def model_from_checkpoint(path, device='cpu', what='checkpoint'):
 
 def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled target validation)
                      net:DualHandNet, # the pre-trained network
-                     preset='cpu', use_ll=True, use_ld=True, path='runs/finetune',
+                     preset='cpu', # a key of `FT_PRESETS`: 'paper' or 'cpu'
+                     use_ll=True, # use the pseudo-label loss L_l (Eq. 9)
+                     use_ld=True, # use the self-distillation loss L_d (Eq. 10)
+                     path='runs/finetune', # the Learner's folder (checkpoints, logs)
                      model_config:dict=None, # architecture keys of the pre-training config (arch, size, ...)
                      cbs=None, # extra callbacks
-                     **overrides) -> Learner:
+                     **overrides) -> Learner: # replacements of `finetune_config` keys
     "A fastai Learner that fine-tunes `net` with Eq. 11 (Table 4 row '+L_l' or '+L_d')"
     cfg = finetune_config(preset, use_ll, use_ld, **overrides)
     mc = {k: v for k, v in (model_config or {}).items() if k in MODEL_KEYS}
@@ -273,11 +304,19 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
                  source, # labelled synthetic dataset (rgb, depth, mask, pose)
                  target, # real dataset, used unlabelled (rgb, K)
                  tests:dict, # {name: labelled test dataset}; the first one is the validation set
-                 preset='cpu', use_ll=True, use_ld=True, path='runs/finetune', epochs=None, resume=False,
-                 device=None, num_workers=0, quiet=False, cbs=None,
+                 preset='cpu', # a key of `FT_PRESETS`: 'paper' or 'cpu'
+                 use_ll=True, # use the pseudo-label loss L_l (Eq. 9)
+                 use_ld=True, # use the self-distillation loss L_d (Eq. 10)
+                 path='runs/finetune', # folder of the run (checkpoints, history, results)
+                 epochs=None, # number of epochs; None: the preset's
+                 resume=False, # continue the run saved in `path`
+                 device=None, # torch device of the batches (as in `finetune_dls`)
+                 num_workers=0, # DataLoader worker processes
+                 quiet=False, # hide fastai's per-epoch output
+                 cbs=None, # extra callbacks
                  overwrite=False, # replace a previous run in `path` (else it must be resumed)
                  valid=None, # labelled target dataset evaluated after every epoch (default: the first of `tests`)
-                 **overrides):
+                 **overrides): # replacements of `finetune_config` keys
     "Fine-tune the network of `checkpoint` with Eq. 11, evaluate on `tests`; returns (learn, results)"
     from dualhand.data import finetune_dls
     path, checkpoint = Path(path), Path(checkpoint)
@@ -332,7 +371,8 @@ TABLE3_STAGES = ('+M(y_F)', 'l1_align', 'intra', 'intra_inter', 'ours')         
 ROW_LABELS = {k: v[2] for k, v in STAGES.items()}
 DEMO_TESTS = {'real': 'synth-real', 'synthetic': 'synth'}   # table name -> dataset name
 
-def stage_folder(name:str) -> str:
+def stage_folder(name:str, # a key of `STAGES`: 'ours', 'baseline', '+L_d', ...
+                ) -> str: # the folder name, relative to the demo's `out`
     "The folder of stage `name` under a demo's `out`: 'pretrain-ours', 'finetune-L_d', 'pretrain-M_y_D', ..."
     kind, row, _ = STAGES[name]
     return f"{kind}-{''.join(c if c.isalnum() else '_' for c in row).strip('_')}"
@@ -349,7 +389,8 @@ def _stage_results(path, want):
     return res
 
 def demo_table(results:dict, # {stage name: results dict of run_pretrain / run_finetune}
-               title:str='') -> str:
+               title:str='', # a line above the table; '' for none
+              ) -> str:
     "Markdown table of the demo's stages: 'real' test metrics, 'synthetic' EPE, minutes of the stage's last (resumed) run"
     lines = ([title, ''] if title else []) + [
         '| row | 2D PCK@0.05 real | 3D EPE real (mm) | AUC 20-50 real | AUC 0-50 real | 3D EPE synthetic (mm) | last run (min) |',
@@ -383,7 +424,8 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
              seed:int=0, # seed of every stage (initialisation, loader order, augmentation)
              quick:bool=False, # a few samples, one epoch per stage: a smoke test
              quiet:bool=True, # hide fastai's per-epoch output of each stage
-             device=None, num_workers:int=0,
+             device=None, # torch device of each stage's batches (as in `run_finetune`)
+             num_workers:int=0, # DataLoader worker processes
              stages=DEMO_STAGES, # names of `STAGES` to run, in order ('ours' before any fine-tuning stage)
             ) -> tuple:
     "Pre-train baseline and ours, fine-tune +L_l and +L_d on SynthHands (CPU presets); returns (results, markdown table)"
@@ -433,7 +475,9 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
 ABLATION_STAGES = tuple(dict.fromkeys(TABLE4_STAGES + TABLE3_STAGES))   # each stage once, Table 4's order first
 
 def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed1, ...
-                 seeds=(0, 1, 2), stages=ABLATION_STAGES, **kwargs) -> dict:
+                 seeds=(0, 1, 2), # the seeds, one `run_demo` each
+                 stages=ABLATION_STAGES, # names of `STAGES` to run, in order
+                 **kwargs) -> dict: # passed to `run_demo` (quick, quiet, device, num_workers)
     "`run_demo` with `stages` for each seed (finished stages are read back); returns {stage: {seed: results}}"
     res = {}
     for s in seeds:
@@ -442,7 +486,8 @@ def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed
     return res
 
 def read_ablation(out='runs/ablation', # the folder of `run_ablation`, or of `dualhand demo --out out/seedN` runs
-                  stages=ABLATION_STAGES) -> dict:
+                  stages=ABLATION_STAGES, # names of `STAGES` to read
+                 ) -> dict:
     "{stage: {seed: results}} of the finished stages in `out/seed*` (trains nothing: for runs made elsewhere)"
     out = Path(out)
     if not out.is_dir(): raise FileNotFoundError(f"read_ablation: no folder {out} (make one with `run_ablation`, or "
@@ -468,7 +513,7 @@ def _mean_std(xs) -> tuple:
 
 def ablation_summary(res:dict, # {stage: {seed: results}} (`run_ablation`)
                      test:str='synth-real', # the test split
-                     metrics=('pck2d', 'epe3d', 'auc_20_50'),
+                     metrics=('pck2d', 'epe3d', 'auc_20_50'), # keys of the test results to summarise
                      stages=None, # the rows, in this order (default: every stage of `res`)
                      reference:str=None, # a stage: also each metric's change from it, seed by seed ('d_epe3d', ...)
                     ):

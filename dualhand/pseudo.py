@@ -22,7 +22,8 @@ __all__ = ['NOMINAL_SCALE', 'EPS', 'template_bones20', 'root_depth_bones', 'rho_
 NOMINAL_SCALE = 44.   # mm, the template's middle MCP -> PIP bone: the scale 2.5D predictions are lifted at
 
 def template_bones20(scale, # (...,) the hand scale s in mm
-                     device=None, dtype=torch.float64):
+                     device=None, # torch device of the result; None: the default
+                     dtype=torch.float64): # dtype of the result
     "Template lengths (..., 20) of the 20 `BONES` (mm), scaled so that the middle MCP -> PIP bone is `scale`"
     pl, bl = template_lengths(device=device, dtype=dtype)
     s = torch.as_tensor(scale, device=device, dtype=dtype)
@@ -125,7 +126,8 @@ EPS = 1.5   # Eq. 9's threshold (Sec. 5.2): C in output pixels (+ scale units of
 def confidence(poses:dict, # the four poses of Eq. 8: 'uv' (k,B,21,2) crop px, 'zr' (k,B,21)
                r:dict, # their mean: 'uv' (B,21,2), 'zr' (B,21)
                stride:float=4., # input-crop pixels per output pixel (model.stride)
-               w_uv:float=1., w_z:float=1., # weights of the 2D and depth parts of l
+               w_uv:float=1., # weight of the 2D (uv) part of l
+               w_z:float=1., # weight of the depth (zr) part of l
               ) -> torch.Tensor: # (B,) C(r): 0 = perfect agreement
     "C(r): the mean 2.5D distance l (output px + scale units) of the poses of Eq. 8 to the pseudo-label r"
     k = poses['uv'].shape[0]
@@ -134,11 +136,13 @@ def confidence(poses:dict, # the four poses of Eq. 8: 'uv' (k,B,21,2) crop px, '
     return pose_distance(p, t, stride, w_uv, w_z).view(k, -1).mean(0)
 
 # %% ../nbs/21_pseudo.ipynb #96a4c538
-def pseudo_targets(p_R:dict, p_F:dict, # the two passes' pose predictions (decoder dicts)
+def pseudo_targets(p_R:dict, # first pass (RGB stream): 'uv' (B,21,2) input-crop px, 'zr' (B,21)
+                   p_F:dict, # second pass (attention-fused stream), same keys
                    K, # (B,3,3) or (3,3) crop intrinsics
                    eps:float=EPS, # Eq. 9's threshold, in the unit of `confidence`
                    stride:float=4., # input-crop pixels per output pixel
-                   w_uv:float=1., w_z:float=1., # weights of l inside C
+                   w_uv:float=1., # weight of the 2D (uv) part of l inside C
+                   w_z:float=1., # weight of the depth (zr) part of l inside C
                    **kwargs) -> dict: # passed to `pseudo_label` (scale, root, follow)
     "Pseudo-labels of a batch: 'uv', 'zr' (Eq. 8), 'C' (B,) and 'confident' (B,) bool = C <= eps"
     with torch.autocast(p_R['uv'].device.type, enabled=False):   # rho's small linear algebra in float32, also under bf16
@@ -159,7 +163,9 @@ def _pose_predictions(preds):
 def pseudo_label_loss(preds, # decoder dict, streams dict ('y_R','y_F','y_D') or list of decoder dicts
                       r:dict, # pseudo-labels 'uv' (B,21,2), 'zr' (B,21) (e.g. `pseudo_targets`)
                       confident:torch.Tensor=None, # (B,) bool 1(C(r) <= eps); default r['confident']
-                      stride:float=4., w_uv:float=1., w_z:float=1., # of l (as in the supervised losses)
+                      stride:float=4., # input-crop pixels per output pixel (of l, as in the supervised losses)
+                      w_uv:float=1., # weight of the 2D (uv) part of l
+                      w_z:float=1., # weight of the depth (zr) part of l
                       joints:str='sum', # l summed over the joints, as in M (Eq. 2)
                      ) -> torch.Tensor:
     "Eq. 9: sum over the predictions p of mean_b 1(C_b <= eps) * l(p_b, r_b); exactly 0 when nothing is confident"
@@ -202,7 +208,9 @@ def _mean_over(e, vis):
 def pseudo_label_errors(model, # a `DualHandNet` (or whatever `predict` takes)
                         dl, # iterable of collated batches with 'uv','xyz','K' ('vis', and 'rgb' for a model)
                         predict=None, # predict(model, batch) -> (p_R, p_F); default: `two_pass` of a DualHandNet
-                        stride:float=4., w_uv:float=1., w_z:float=1., # of l inside C
+                        stride:float=4., # input-crop pixels per output pixel (of l inside C)
+                        w_uv:float=1., # weight of the 2D (uv) part of l inside C
+                        w_z:float=1., # weight of the depth (zr) part of l inside C
                         device=None, # default: the model's
                         **kwargs) -> dict: # passed to `pseudo_label`
     "Per-sample C and true errors (2D px, 3D mm) of the pseudo-labels r and of p_R over a labelled loader (on the CPU)"
@@ -247,6 +255,9 @@ def confidence_table(errs:dict, # from `pseudo_label_errors`
                          err2d_all=errs['err2d'].nanmean().item(), err3d_all=errs['err3d'].nanmean().item()))
     return pd.DataFrame(rows)
 
-def confidence_study(model, dl, eps_grid=(0.5, 0.75, 1., 1.5, 2., 3., 4., 6.), **kwargs):
+def confidence_study(model, # a `DualHandNet` (or whatever `predict` takes)
+                     dl, # iterable of collated labelled batches (see `pseudo_label_errors`)
+                     eps_grid=(0.5, 0.75, 1., 1.5, 2., 3., 4., 6.), # thresholds (unit of `confidence`)
+                     **kwargs): # passed to `pseudo_label_errors` (predict, stride, w_uv, w_z, device, ...)
     "Table of eps, fraction confident, true 2D (px) / 3D (mm) error of confident pseudo-labels (and of p_R), and of all"
     return confidence_table(pseudo_label_errors(model, dl, **kwargs), eps_grid)
