@@ -158,7 +158,7 @@ def get_dataset(name, # 'synth', 'synth-real', 'rhd', 'freihand', 'stb', 'h3d', 
                           size or 256, **synth)
     elif name in READERS:
         if root is None: raise DualHandError(f"dataset {name!r} needs root= its folder (see dualhand.datasets.{name.upper()})")
-        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size or 256,
+        ds = getattr(datasets, {'freihand': 'FreiHAND', 'mvhand': 'MVHand'}.get(name, name.upper()))(root, split, size=size or 256,
                                                                                                     bad=bad or 'error')
     else: raise DualHandError(f"unknown dataset {name!r}: expected one of {('synth', 'synth-real') + READERS + ('cache',)}")
     return ds if n is None or n >= len(ds) else torch.utils.data.Subset(ds, range(n))

@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 from .hand import *
 from .kinematics import template_pose
 from .guards import DualHandError
+from fastcore.meta import delegates
 
 # %% auto #0
 __all__ = ['MARGIN', 'BONE_MM', 'STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK_T', 'STB_SEQUENCES', 'UNITS_TO_MM',
@@ -395,14 +396,12 @@ class RHD(HandDataset):
     "RHD (`root` = RHD_published_v2): RGB, depth and mask of the hand with more mask pixels, mirrored if left"
     layout = "RHD_published_v2 with training/ and evaluation/, each with anno_*.pickle, color/, depth/, mask/"
     image_hw = (320, 320)
+    @delegates(HandDataset.__init__)
     def __init__(self,
                  root, # the dataset's folder
                  split='train', # 'train' or 'test'
-                 size=256, # crop side S in pixels
-                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
-                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
-                ):
-        super().__init__(root, split, size, pad, bad)
+                 **kwargs): # size, pad, bad: as in `HandDataset`
+        super().__init__(root, split, **kwargs)
         name = {'train': 'training', 'test': 'evaluation'}[split]
         self.dir = _need(self.root / name, f"RHD {split} folder")
         path = self.dir / f'anno_{name}.pickle'
@@ -477,15 +476,13 @@ class FreiHAND(HandDataset):
     "FreiHAND (`root` = FreiHAND_pub_v2): 'train' = training (x `versions`), 'test' = evaluation; masks where present"
     layout = "FreiHAND_pub_v2 with training_{xyz,K}.json, training/rgb/, evaluation_{xyz,K}.json, evaluation/rgb/"
     image_hw = (224, 224)
+    @delegates(HandDataset.__init__)
     def __init__(self,
                  root, # the dataset's folder
                  split='train', # 'train' or 'test'
-                 size=256, # crop side S in pixels
-                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
                  versions=4, # training versions of each hand used (same pose, other background/colouring), 1-4
-                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
-                ):
-        super().__init__(root, split, size, pad, bad)
+                 **kwargs): # size, pad, bad: as in `HandDataset`
+        super().__init__(root, split, **kwargs)
         self.name = 'training' if split == 'train' else 'evaluation'
         p_xyz, p_K = self.root / f'{self.name}_xyz.json', self.root / f'{self.name}_K.json'
         xyz, K = _load_json(p_xyz, 'FreiHAND joints file'), _load_json(p_K, 'FreiHAND intrinsics file')
@@ -573,17 +570,15 @@ class STB(HandDataset):
     "STB (`root` holds labels/ and the sequence folders): left hands, mirrored; `camera` 'SK' (colour) or 'BB' (left)"
     layout = "the STB folder with labels/<Seq>_{SK,BB}.mat and <Seq>/{SK_color,BB_left}_<i>.png (or images/<Seq>/...)"
     image_hw = (480, 640)
+    @delegates(HandDataset.__init__)
     def __init__(self,
                  root, # the dataset's folder
                  split='train', # 'train' or 'test'
-                 size=256, # crop side S in pixels
-                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
                  camera='SK', # 'SK' (colour camera) or 'BB' (left camera of the stereo pair)
                  sequences=None, # sequence names (None: the split's, `STB_SEQUENCES`)
                  wrist_factor=1., # `palm_to_wrist`'s f
-                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
-                ):
-        super().__init__(root, split, size, pad, bad)
+                 **kwargs): # size, pad, bad: as in `HandDataset`
+        super().__init__(root, split, **kwargs)
         if camera not in ('SK', 'BB'): raise ValueError(f"STB: camera must be 'SK' or 'BB', got {camera!r}")
         from scipy.io import loadmat
         self.camera, self.sequences = camera, tuple(sequences or STB_SEQUENCES[split])
@@ -690,16 +685,14 @@ def h3d_split(entries, # annotation entries
 class H3D(HandDataset):
     "Hand-3D-Studio (`root` = H3D_crop): the one-handed subset, split as Transfer-Learning-Library, mm"
     layout = "H3D_crop with annotation.json and part1/ .. part5/"
+    @delegates(HandDataset.__init__)
     def __init__(self,
                  root, # the dataset's folder
                  split='train', # 'train' or 'test'
-                 size=256, # crop side S in pixels
-                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
                  subset='noobject', # 'noobject', 'object' or 'all'
                  unit=None, # unit of keypoint3d: 'mm', 'cm', 'm', or None to guess it (`guess_unit`)
-                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
-                ):
-        super().__init__(root, split, size, pad, bad)
+                 **kwargs): # size, pad, bad: as in `HandDataset`
+        super().__init__(root, split, **kwargs)
         path = self.root / 'annotation.json'
         anno = _load_json(path, 'H3D annotation file')
         if not isinstance(anno, list): raise ValueError(f"{path}: expected a list of entries, got {type(anno).__name__}")
@@ -764,15 +757,13 @@ class MVHand(HandDataset):
     "MVHand (`root` holds the sequence folders): every (frame, view), joints moved into each camera's frame"
     layout = "a folder of sequences <seq>/ with calib.pkl, rgb/, depth/, mask/, mlresults/<seq>-joints.npy"
     image_hw = (480, 640)
+    @delegates(HandDataset.__init__)
     def __init__(self,
                  root, # the dataset's folder
                  split='train', # 'train' or 'test'
-                 size=256, # crop side S in pixels
-                 pad=1.5, # crop side = pad x the joints' extent (see `crop_box`)
                  sequences=None, # sequence folder names (None: every folder with a calib.pkl)
-                 bad='error', # a sample with impossible geometry: 'error', or 'skip' it (counted in `skipped`)
-                ):
-        super().__init__(root, split, size, pad, bad)
+                 **kwargs): # size, pad, bad: as in `HandDataset`
+        super().__init__(root, split, **kwargs)
         if sequences is None:
             found = sorted(d.name for d in self.root.iterdir() if (d / 'calib.pkl').is_file())
             if not found: raise FileNotFoundError(f"no MVHand sequence in {self.root} (expected {self.layout})")

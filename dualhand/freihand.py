@@ -162,7 +162,7 @@ def score_freihand(xyz, # (N,21,3) predicted camera-frame joints, mm
 def _rgb_K(samples): return torch.stack([s['rgb'] for s in samples]), torch.stack([s['K'] for s in samples])
 
 def predict_freihand(model, # a DualHandNet (or any module: rgb (B,3,S,S) in [0,1] -> dict with 'uv', 'zr')
-                     ds, # `FreiHAND(root, 'test', size)`, or any dataset of crops with 'rgb' (3,S,S) uint8 and 'K'
+                     ds, # `FreiHAND(root, 'test', size=size)`, or any dataset of crops with 'rgb' (3,S,S) uint8 and 'K'
                      scale:torch.Tensor|None=None, # (N,) bone 9->10 in mm; default `read_freihand_scale(ds.root)`
                      bs:int=16, # images per forward pass
                      device=None, # default: the model's
@@ -192,7 +192,7 @@ def freihand_submission(model, # a DualHandNet
                         verts='root', # see `write_freihand_pred`
                        )->Path:
     "Predict the whole evaluation split and write FreiHAND's pred.json"
-    xyz = predict_freihand(model, FreiHAND(root, 'test', size), None, bs, device, num_workers)
+    xyz = predict_freihand(model, FreiHAND(root, 'test', size=size), None, bs, device, num_workers)
     return write_freihand_pred(path, xyz, verts)
 
 def evaluate_freihand_pred(pred_path, # a pred.json in FreiHAND's submission format
