@@ -13,9 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from .guards import DualHandError, read_checkpoint, check_device, check_output
-from .hand import NUM_JOINTS, ROOT, BONES, JOINT_NAMES, FINGER_COLORS, from_25d
+from .hand import NUM_JOINTS, ROOT, BONES, JOINT_NAMES, FINGER_COLORS, from_25d, hand_scale
 from .kinematics import template_pose
-from .hand import hand_scale
 from .datasets import read_image, decode_pil, warp_crop, crop_box, crop_matrix
 from .model import ResNetEncoder, PoseDecoder, DualHandNet, IMAGENET_MEAN, IMAGENET_STD
 
@@ -668,9 +667,13 @@ def hand_finding_benchmark(est:HandPoseEstimator, # the predictor
         ('found', torch.stack([p.uv for p, h in zip(found, hit) if h])),
         ('true_box', torch.stack([p.uv for p, h in zip(given, hit) if h])), ('mean_pose', mean_uv))}
     small = frames['box'][:, 2] / CROP_PAD < .3 * min(frames['rgb'].shape[-2:])     # hands under 30% of the frame
+    q = lambda x, ps: [round(float(v), 3) for v in torch.as_tensor(x, dtype=torch.float64).quantile(torch.tensor(ps, dtype=torch.float64))]
+    missed_ratio = torch.stack([p.box[2] for p in found])[~hit] / frames['box'][~hit, 2]
     return dict(n=n, split=split, detection_rate=float(hit.float().mean()), median_iou=float(iou.median()),
                 detection_rate_small=float(hit[small].float().mean()), detection_rate_large=float(hit[~small].float().mean()),
                 false_positive_rate=float(np.mean([p.found for p in empty])),
                 **{f'error_pct_{k}': 100 * float(e.mean(1).median()) for k, e in errs.items()},
                 **{f'pck05_{k}': float((e < .05).float().mean()) for k, e in errs.items()},
+                score_hands_p05_p95=q([p.score for p in found], [.05, .95]), score_empty_p05_p95=q([p.score for p in empty], [.05, .95]),
+                missed_side_ratio_q25_q50_q75=q(missed_ratio, [.25, .5, .75]) if len(missed_ratio) else None,
                 ms_per_frame_search=1000 * (t1 - t0) / n, ms_per_frame_box=1000 * (t2 - t1) / n)
