@@ -81,7 +81,7 @@ def cmd_samples(a):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from dualhand.synth import SynthHands
-    from dualhand.viz import show_batch_grid
+    from dualhand.draw import show_batch_grid
     out = Path(a.out)
     paths = {d: check_output(out.with_name(f'{out.stem}_{d}{out.suffix}'), overwrite=a.overwrite) for d in ('synthetic', 'real')}
     for domain, path in paths.items():

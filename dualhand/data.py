@@ -42,7 +42,7 @@ class HandDL(DataLoader):
                    **kwargs, # passed to `show_batch_grid`
                   ):
         "Draw up to `max_n` samples of batch `b` (default: one batch) with their skeletons"
-        from dualhand.viz import show_batch_grid
+        from dualhand.draw import show_batch_grid
         b = self.one_batch() if b is None else b
         return show_batch_grid(b[0], n=max_n, ncols=ncols, **kwargs)
 

@@ -224,7 +224,7 @@ def show(self:SelfDistillFinetune,
         ):
     "Draw the last training batch as the step saw it: x_r, d_R, the pseudo-label r with C; the synthetic x_s and d_s"
     import matplotlib.pyplot as plt
-    from dualhand.viz import show_hand
+    from dualhand.draw import show_hand
     if not self.last or 'out' not in self.last: raise ValueError("SelfDistillFinetune.show: no training batch yet (fit first)")
     b, real = self.last, 'x_r' in self.last
     n = min(n, b['x_s'].shape[0], *([b['x_r'].shape[0]] if real else []))

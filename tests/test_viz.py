@@ -1,4 +1,4 @@
-"""dualhand.viz: the pictures draw exactly the data they are given (read back from the matplotlib artists), on
+"""dualhand.draw and dualhand.viz: the pictures draw exactly the data they are given (read back from the matplotlib artists), on
 SynthHands samples and a small random DualHandNet; the explorer's drawing and widget wiring work without a browser."""
 import matplotlib
 matplotlib.use('Agg')
@@ -12,8 +12,9 @@ from dualhand.losses import make_targets
 from dualhand.metrics import keypoints_3d
 from dualhand.model import DualHandNet
 from dualhand.synth import SynthHands
-from dualhand.viz import (LAYER_NAMES, HandExplorer, draw_pose, plot_skeleton_3d, pseudo_3d, sample_depth,
-                          show_attention, show_batch_grid, show_hand, show_prediction, to_image, upsampled_attention)
+from dualhand.draw import draw_pose, plot_skeleton_3d, show_batch_grid, show_hand, to_image
+from dualhand.viz import (LAYER_NAMES, HandExplorer, pseudo_3d, sample_depth, show_attention, show_prediction,
+                          upsampled_attention)
 
 torch.set_num_threads(2)
 S = 64
