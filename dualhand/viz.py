@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from fastcore.basics import patch
 from .hand import BONES, NUM_JOINTS, ROOT, SCALE_BONE, joint_color, hand_scale, from_25d, normalize_depth
 from .attention import attention_weights
 from .metrics import decoder_output
@@ -181,7 +182,7 @@ def sample_depth(sample, # sample or batch dict: 'depth' (mm), 'mask', 'xyz' (mm
     d, m, xyz = _batched(sample['depth']).float(), _batched(sample['mask']).float(), _batched(sample['xyz'], 3).float()
     return normalize_depth(d, m, xyz[:, ROOT, 2], hand_scale(xyz))
 
-# %% ../nbs/30_viz.ipynb #48d58a64
+# %% ../nbs/30_viz.ipynb #3c80b3c2
 class HandExplorer:
     "Browse samples (slider) and views (dropdown): skeleton, depth, mask, 3D and, with a model, predictions and attention"
     def __init__(self, data,            # a dataset of sample dicts, or a batch dict of stacked tensors
@@ -204,98 +205,106 @@ class HandExplorer:
         if not 0 <= i < self.n: raise IndexError(f"HandExplorer: sample {i} out of range 0..{self.n - 1}")
         return {k: v[i] for k, v in self.data.items()} if isinstance(self.data, dict) else self.data[i]
 
-    def predict(self, i:int, # sample index, 0 .. n-1
-               )->dict:
-        "Model outputs of sample `i` (cached): decoder dict 'y' (batch of 1), the depth fed to E_D and its source"
-        if self.model is None: raise ValueError("HandExplorer: no model given")
-        if i not in self._cache:
-            s = self.sample(i)
-            rgb = _batched(s['rgb'])
-            dev = next(self.model.parameters()).device
-            with _eval_mode(self.model): y = self.model((rgb.float() / 255 if rgb.dtype == torch.uint8 else rgb.float()).to(dev))
-            y = {k: v.cpu() for k, v in y.items()}
-            if all(k in s for k in ('depth', 'mask', 'xyz')): d, src = sample_depth(s), 'sample depth'
-            else: d, src = depth_input(y['depth'], rgb.shape[-2:]), 'predicted depth'
-            self._cache[i] = dict(y=y, depth=d, depth_source=src)
-        return self._cache[i]
-
-    def _fig(self, ncols, three_d=False):
-        "A one-row figure of `ncols` panels (3D axes if `three_d`)"
-        fig = plt.figure(figsize=(self.size * ncols, self.size))
-        return fig, [fig.add_subplot(1, ncols, k + 1, projection='3d' if three_d else None) for k in range(ncols)]
-
-    def _maps(self, i, s, key):
-        "Panels for the 'depth' or 'mask' view: the sample's map and, with a model, the predicted one"
-        panels = []
-        if key in s: panels.append((_depth_image(s[key]) if key == 'depth' else _np(s[key]).squeeze(), f'{key} (label)', None))
-        if self.model is not None:
-            m = self.predict(i)['y'][key][0, 0]
-            panels.append((_np(torch.sigmoid(m)) if key == 'mask' else _np(m), f'{key} (predicted)', _map_extent(s['rgb'].shape[-2:])))
-        if not panels: raise ValueError(f"HandExplorer: sample {i} has no '{key}' and there is no model to predict it")
-        fig, axs = self._fig(len(panels))
-        for ax, (img, title, ext) in zip(axs, panels):
-            kw = dict(cmap='gray', vmin=0, vmax=1) if key == 'mask' else dict(cmap=_DEPTH_CMAP)
-            if key == 'depth' and ext is not None: kw.update(vmin=-1, vmax=1)
-            ax.imshow(img, extent=ext, **kw); ax.set_title(title, fontsize=9); ax.set_axis_off()
-        return fig
-
-    def draw(self, i:int, # sample index, 0 .. n-1
-             view:str='rgb + skeleton', # one of `self.views`
-            ):
-        "Figure of sample `i` in `view` (one of `self.views`)"
-        if view not in self.views:
-            raise ValueError(f"HandExplorer: view {view!r} not available; choose one of {self.views}"
-                             + ("" if self.model is not None else " (prediction and attention views need a model)"))
+# %% ../nbs/30_viz.ipynb #bf725a26
+@patch
+def predict(self:HandExplorer, i:int, # sample index, 0 .. n-1
+           )->dict:
+    "Model outputs of sample `i` (cached): decoder dict 'y' (batch of 1), the depth fed to E_D and its source"
+    if self.model is None: raise ValueError("HandExplorer: no model given")
+    if i not in self._cache:
         s = self.sample(i)
-        if view == 'rgb + skeleton':
-            fig, (ax,) = self._fig(1)
-            if self.model is None: show_hand(s['rgb'], s.get('uv'), s.get('vis'), ax=ax, title=f'sample {i}')
-            else:
-                show_hand(s['rgb'], self.predict(i)['y']['uv'][0], ax=ax, title=f'sample {i}: prediction, labels dashed')
-                if 'uv' in s: draw_pose(ax, s['uv'], s.get('vis'), color='w', ls='--', lw=1, ms=6, alpha=0.9)
-            return fig
-        if view in ('depth', 'mask'): return self._maps(i, s, view)
-        if view == '3D skeleton':
-            fig, (ax,) = self._fig(1, three_d=True)
-            t3 = _target_3d(s, 0)
-            if self.model is None:
-                if 'xyz' not in s: raise ValueError(f"HandExplorer: sample {i} has no 'xyz' to draw in 3D")
-                plot_skeleton_3d(s['xyz'] - s['xyz'][ROOT], ax=ax, title=f'sample {i}: 3D (mm)')
-            elif t3 is None:
-                y = self.predict(i)['y']
-                plot_skeleton_3d(pseudo_3d(y['uv'][0], y['zr'][0]), ax=ax, title=f'sample {i}: 2.5D as pseudo-3D (px)')
-            else:
-                y, (K, root_z, scale, xyz) = self.predict(i)['y'], t3
-                p = from_25d(y['uv'][0].float(), y['zr'][0].float(), K, root_z=root_z, scale=scale)
-                plot_skeleton_3d(p - p[ROOT], ax=ax, other=None if xyz is None else xyz - xyz[ROOT],
-                                 title=f'sample {i}: 3D (mm), labels dashed')
-            return fig
-        out = self.predict(i)
-        if view == 'prediction':
-            return show_prediction(s['rgb'], out['y'], target={k: v[None] for k, v in s.items()}, idx=0)
-        k = LAYER_NAMES.index(view.split(' ', 1)[1])                  # 'attention <layer>'
-        w = upsampled_attention(self.model, out['depth'])[k][0, 0]
-        fig, (ax,) = self._fig(1)
-        _overlay(ax, to_image(s['rgb']), _np(w), f"sample {i}: {LAYER_NAMES[k]}, from {out['depth_source']}")
-        return fig
+        rgb = _batched(s['rgb'])
+        dev = next(self.model.parameters()).device
+        with _eval_mode(self.model): y = self.model((rgb.float() / 255 if rgb.dtype == torch.uint8 else rgb.float()).to(dev))
+        y = {k: v.cpu() for k, v in y.items()}
+        if all(k in s for k in ('depth', 'mask', 'xyz')): d, src = sample_depth(s), 'sample depth'
+        else: d, src = depth_input(y['depth'], rgb.shape[-2:]), 'predicted depth'
+        self._cache[i] = dict(y=y, depth=d, depth_source=src)
+    return self._cache[i]
 
-    @property
-    def widget(self):
-        "An ipywidgets box: sample slider, view dropdown and the figure (for a live notebook)"
-        import ipywidgets as W
-        from IPython.display import display
-        slider = W.IntSlider(value=0, min=0, max=self.n - 1, description='sample', continuous_update=False)
-        view = W.Dropdown(options=self.views, value=self.views[0], description='view')
-        out = W.Output()
-        def update(*_):
-            with out:
-                out.clear_output(wait=True)
-                try:
-                    fig = self.draw(slider.value, view.value)
-                    display(fig); plt.close(fig)
-                except (ValueError, KeyError) as e: print(e)
-        slider.observe(update, 'value'); view.observe(update, 'value')
-        update()
-        box = W.VBox([W.HBox([slider, view]), out])
-        box.update = update
-        return box
+# %% ../nbs/30_viz.ipynb #fc2b2f05
+@patch
+def _fig(self:HandExplorer, ncols, three_d=False):
+    "A one-row figure of `ncols` panels (3D axes if `three_d`)"
+    fig = plt.figure(figsize=(self.size * ncols, self.size))
+    return fig, [fig.add_subplot(1, ncols, k + 1, projection='3d' if three_d else None) for k in range(ncols)]
+
+@patch
+def _maps(self:HandExplorer, i, s, key):
+    "Panels for the 'depth' or 'mask' view: the sample's map and, with a model, the predicted one"
+    panels = []
+    if key in s: panels.append((_depth_image(s[key]) if key == 'depth' else _np(s[key]).squeeze(), f'{key} (label)', None))
+    if self.model is not None:
+        m = self.predict(i)['y'][key][0, 0]
+        panels.append((_np(torch.sigmoid(m)) if key == 'mask' else _np(m), f'{key} (predicted)', _map_extent(s['rgb'].shape[-2:])))
+    if not panels: raise ValueError(f"HandExplorer: sample {i} has no '{key}' and there is no model to predict it")
+    fig, axs = self._fig(len(panels))
+    for ax, (img, title, ext) in zip(axs, panels):
+        kw = dict(cmap='gray', vmin=0, vmax=1) if key == 'mask' else dict(cmap=_DEPTH_CMAP)
+        if key == 'depth' and ext is not None: kw.update(vmin=-1, vmax=1)
+        ax.imshow(img, extent=ext, **kw); ax.set_title(title, fontsize=9); ax.set_axis_off()
+    return fig
+
+# %% ../nbs/30_viz.ipynb #9a6651fa
+@patch
+def draw(self:HandExplorer, i:int, # sample index, 0 .. n-1
+         view:str='rgb + skeleton', # one of `self.views`
+        ):
+    "Figure of sample `i` in `view` (one of `self.views`)"
+    if view not in self.views:
+        raise ValueError(f"HandExplorer: view {view!r} not available; choose one of {self.views}"
+                         + ("" if self.model is not None else " (prediction and attention views need a model)"))
+    s = self.sample(i)
+    if view == 'rgb + skeleton':
+        fig, (ax,) = self._fig(1)
+        if self.model is None: show_hand(s['rgb'], s.get('uv'), s.get('vis'), ax=ax, title=f'sample {i}')
+        else:
+            show_hand(s['rgb'], self.predict(i)['y']['uv'][0], ax=ax, title=f'sample {i}: prediction, labels dashed')
+            if 'uv' in s: draw_pose(ax, s['uv'], s.get('vis'), color='w', ls='--', lw=1, ms=6, alpha=0.9)
+        return fig
+    if view in ('depth', 'mask'): return self._maps(i, s, view)
+    if view == '3D skeleton':
+        fig, (ax,) = self._fig(1, three_d=True)
+        t3 = _target_3d(s, 0)
+        if self.model is None:
+            if 'xyz' not in s: raise ValueError(f"HandExplorer: sample {i} has no 'xyz' to draw in 3D")
+            plot_skeleton_3d(s['xyz'] - s['xyz'][ROOT], ax=ax, title=f'sample {i}: 3D (mm)')
+        elif t3 is None:
+            y = self.predict(i)['y']
+            plot_skeleton_3d(pseudo_3d(y['uv'][0], y['zr'][0]), ax=ax, title=f'sample {i}: 2.5D as pseudo-3D (px)')
+        else:
+            y, (K, root_z, scale, xyz) = self.predict(i)['y'], t3
+            p = from_25d(y['uv'][0].float(), y['zr'][0].float(), K, root_z=root_z, scale=scale)
+            plot_skeleton_3d(p - p[ROOT], ax=ax, other=None if xyz is None else xyz - xyz[ROOT],
+                             title=f'sample {i}: 3D (mm), labels dashed')
+        return fig
+    out = self.predict(i)
+    if view == 'prediction':
+        return show_prediction(s['rgb'], out['y'], target={k: v[None] for k, v in s.items()}, idx=0)
+    k = LAYER_NAMES.index(view.split(' ', 1)[1])                  # 'attention <layer>'
+    w = upsampled_attention(self.model, out['depth'])[k][0, 0]
+    fig, (ax,) = self._fig(1)
+    _overlay(ax, to_image(s['rgb']), _np(w), f"sample {i}: {LAYER_NAMES[k]}, from {out['depth_source']}")
+    return fig
+
+# %% ../nbs/30_viz.ipynb #bdd169de
+@patch(as_prop=True)
+def widget(self:HandExplorer):
+    "An ipywidgets box: sample slider, view dropdown and the figure (for a live notebook)"
+    import ipywidgets as W
+    from IPython.display import display
+    slider = W.IntSlider(value=0, min=0, max=self.n - 1, description='sample', continuous_update=False)
+    view = W.Dropdown(options=self.views, value=self.views[0], description='view')
+    out = W.Output()
+    def update(*_):
+        with out:
+            out.clear_output(wait=True)
+            try:
+                fig = self.draw(slider.value, view.value)
+                display(fig); plt.close(fig)
+            except (ValueError, KeyError) as e: print(e)
+    slider.observe(update, 'value'); view.observe(update, 'value')
+    update()
+    box = W.VBox([W.HBox([slider, view]), out])
+    box.update = update
+    return box
