@@ -181,7 +181,8 @@ def crops(self:HandPoseEstimator, pairs:list) -> dict: # [(image uint8 (3,H,W), 
     return y
 
 # %% ../nbs/31_predict.ipynb #36f906e2
-from .synth import sample_draws, background_real
+from .synth import sample_draws
+from .render import background_real
 
 def cluttered_backgrounds(n:int,              # number of frames
                           size:int,           # their side (pixels)
