@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from fastcore.basics import patch
 from .attention import DepthAttention, attention_weights
 
 # %% auto #0
@@ -156,7 +157,7 @@ def _split(y, n):
     parts = {k: v.split(n) for k, v in y.items()}
     return [dict(zip(parts, vs)) for vs in zip(*parts.values())]
 
-# %% ../nbs/11_model.ipynb #f946256a
+# %% ../nbs/11_model.ipynb #bdf47645
 class DualHandNet(nn.Module):
     "E_R, E_D with depth attention, the shared decoder D and the projection heads (Sec. 3.2, Supp. A)"
     def __init__(self, arch:str='resnet101', # backbone of both encoders, one of `ARCHS` (the paper: resnet101)
@@ -183,73 +184,82 @@ class DualHandNet(nn.Module):
     def stop_grad(self, v):
         for a in self.attention: a.stop_grad = v
 
-    def encode_depth(self,
-                     depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
-                    ) -> tuple: # s_D (B,C,S/32,S/32), list of 5 weight maps (B,1,h_k,w_k)
-        "E_D with self-attention: (s_D, the five weight maps to lend to E_R)"
-        x, ws = depth, []
-        for k in range(5):
-            x, w = self.attention[k](self.enc_depth.stage(k, x))
-            ws.append(w)
-        return x, ws
+# %% ../nbs/11_model.ipynb #7f39af71
+@patch
+def encode_depth(self:DualHandNet,
+                 depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
+                ) -> tuple: # s_D (B,C,S/32,S/32), list of 5 weight maps (B,1,h_k,w_k)
+    "E_D with self-attention: (s_D, the five weight maps to lend to E_R)"
+    x, ws = depth, []
+    for k in range(5):
+        x, w = self.attention[k](self.enc_depth.stage(k, x))
+        ws.append(w)
+    return x, ws
 
-    def encode_rgb(self,
-                   rgb:torch.Tensor, # (B,3,S,S) image in [0,1]
-                   weights:list=None, # 5 maps (B',1,h_k,w_k) from `encode_depth` for the last B' samples; None: plain
-                  ) -> torch.Tensor: # s_R (B,C,S/32,S/32)
-        "E_R on `rgb` in [0,1]; with `weights` (from `encode_depth`), the last `len(weights[k])` samples are fused"
-        x = (rgb - self.rgb_mean) / self.rgb_std
-        for k in range(5):
-            x = self.enc_rgb.stage(k, x)
-            if weights is not None:
-                w = weights[k]
-                n = x.shape[0] - w.shape[0]       # the first n samples are plain (weight 1)
-                x = torch.cat([x[:n], x[n:] * w]) if n else x * w
-        return x
+# %% ../nbs/11_model.ipynb #ecab300f
+@patch
+def encode_rgb(self:DualHandNet,
+               rgb:torch.Tensor, # (B,3,S,S) image in [0,1]
+               weights:list=None, # 5 maps (B',1,h_k,w_k) from `encode_depth` for the last B' samples; None: plain
+              ) -> torch.Tensor: # s_R (B,C,S/32,S/32)
+    "E_R on `rgb` in [0,1]; with `weights` (from `encode_depth`), the last `len(weights[k])` samples are fused"
+    x = (rgb - self.rgb_mean) / self.rgb_std
+    for k in range(5):
+        x = self.enc_rgb.stage(k, x)
+        if weights is not None:
+            w = weights[k]
+            n = x.shape[0] - w.shape[0]       # the first n samples are plain (weight 1)
+            x = torch.cat([x[:n], x[n:] * w]) if n else x * w
+    return x
 
-    def decode(self,
-               s:torch.Tensor, # (B,C,h,w) latent of either encoder
-               stride:float=None, # input pixels per output pixel (default `self.stride`, 4)
-              ) -> dict: # decoder dict
-        "Decoder dict from latents `s` (stride: input pixels per output pixel, default 4)"
-        return self.decoder(s, stride or self.stride)
+# %% ../nbs/11_model.ipynb #984a102b
+@patch
+def decode(self:DualHandNet,
+           s:torch.Tensor, # (B,C,h,w) latent of either encoder
+           stride:float=None, # input pixels per output pixel (default `self.stride`, 4)
+          ) -> dict: # decoder dict
+    "Decoder dict from latents `s` (stride: input pixels per output pixel, default 4)"
+    return self.decoder(s, stride or self.stride)
 
-    def attention_maps(self,
-                       depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
-                      ) -> list: # 5 maps (B,1,h_k,w_k), conv1 .. conv5_x
-        "The five attention weight maps (B,1,h,w) of a normalised depth batch (for pictures)"
-        return self.encode_depth(depth)[1]
+@patch
+def attention_maps(self:DualHandNet,
+                   depth:torch.Tensor, # (B,1,S,S) normalised depth in [-1,1]
+                  ) -> list: # 5 maps (B,1,h_k,w_k), conv1 .. conv5_x
+    "The five attention weight maps (B,1,h,w) of a normalised depth batch (for pictures)"
+    return self.encode_depth(depth)[1]
 
-    def forward(self,
-                rgb:torch.Tensor, # (B,3,S,S) image in [0,1], S a multiple of 32
-                depth:torch.Tensor=None, # (B,1,S,S) normalised depth; None: inference (RGB stream only)
-                rgb_plus:torch.Tensor=None, # (B,3,S,S) second augmented view (the '+' streams)
-                depth_plus:torch.Tensor=None, # (B,1,S,S) its depth; give both '+' views or neither
-                plain:bool=True, # also run the plain RGB stream R (without attention)
-               ) -> dict: # decoder dict, or 'y_*', 'z_*' (B,proj_dim) and 'f_*' latents per stream
-        "RGB only: a decoder dict. With depth: the dict of streams y_R, y_D, y_F, z_R, z_D, z_F (and '+' views)"
-        _check_image('rgb', rgb, 3)
-        if depth is None:
-            if rgb_plus is not None or depth_plus is not None: raise ValueError("rgb_plus/depth_plus need depth too")
-            return self.decode(self.encode_rgb(rgb))
-        _check_image('depth', depth, 1, rgb)
-        views = [('', rgb, depth)]
-        if (rgb_plus is None) != (depth_plus is None): raise ValueError("give both rgb_plus and depth_plus, or neither")
-        if rgb_plus is not None:
-            _check_image('rgb_plus', rgb_plus, 3, rgb); _check_image('depth_plus', depth_plus, 1, rgb)
-            views.append(('+', rgb_plus, depth_plus))
-        x, d = torch.cat([v[1] for v in views]), torch.cat([v[2] for v in views])
-        s_d, ws = self.encode_depth(d)
-        s_rgb = self.encode_rgb(torch.cat([x, x]) if plain else x, ws)     # [plain views, fused views]
-        y_rgb, y_d = self.decode(s_rgb), self.decode(s_d)  # two calls: BN statistics never mix E_R's and E_D's latents
-        z_rgb, z_d = self.proj_rgb(s_rgb), self.proj_depth(s_d)
-        B = rgb.shape[0]
-        names = [f'{st}{v[0]}' for st in (['R', 'F'] if plain else ['F']) for v in views] + [f'D{v[0]}' for v in views]
-        ys = _split(y_rgb, B) + _split(y_d, B)
-        zs = z_rgb.split(B) + z_d.split(B)
-        fs = s_rgb.split(B) + s_d.split(B)       # latent maps s, for the l1 feature alignment of [37] (Table 3)
-        return {**{f'y_{n}': y for n, y in zip(names, ys)}, **{f'z_{n}': z for n, z in zip(names, zs)},
-                **{f'f_{n}': f for n, f in zip(names, fs)}}
+# %% ../nbs/11_model.ipynb #f8837021
+@patch
+def forward(self:DualHandNet,
+            rgb:torch.Tensor, # (B,3,S,S) image in [0,1], S a multiple of 32
+            depth:torch.Tensor=None, # (B,1,S,S) normalised depth; None: inference (RGB stream only)
+            rgb_plus:torch.Tensor=None, # (B,3,S,S) second augmented view (the '+' streams)
+            depth_plus:torch.Tensor=None, # (B,1,S,S) its depth; give both '+' views or neither
+            plain:bool=True, # also run the plain RGB stream R (without attention)
+           ) -> dict: # decoder dict, or 'y_*', 'z_*' (B,proj_dim) and 'f_*' latents per stream
+    "RGB only: a decoder dict. With depth: the dict of streams y_R, y_D, y_F, z_R, z_D, z_F (and '+' views)"
+    _check_image('rgb', rgb, 3)
+    if depth is None:
+        if rgb_plus is not None or depth_plus is not None: raise ValueError("rgb_plus/depth_plus need depth too")
+        return self.decode(self.encode_rgb(rgb))
+    _check_image('depth', depth, 1, rgb)
+    views = [('', rgb, depth)]
+    if (rgb_plus is None) != (depth_plus is None): raise ValueError("give both rgb_plus and depth_plus, or neither")
+    if rgb_plus is not None:
+        _check_image('rgb_plus', rgb_plus, 3, rgb); _check_image('depth_plus', depth_plus, 1, rgb)
+        views.append(('+', rgb_plus, depth_plus))
+    x, d = torch.cat([v[1] for v in views]), torch.cat([v[2] for v in views])
+    s_d, ws = self.encode_depth(d)
+    s_rgb = self.encode_rgb(torch.cat([x, x]) if plain else x, ws)     # [plain views, fused views]
+    y_rgb, y_d = self.decode(s_rgb), self.decode(s_d)  # two calls: BN statistics never mix E_R's and E_D's latents
+    z_rgb, z_d = self.proj_rgb(s_rgb), self.proj_depth(s_d)
+    B = rgb.shape[0]
+    names = [f'{st}{v[0]}' for st in (['R', 'F'] if plain else ['F']) for v in views] + [f'D{v[0]}' for v in views]
+    ys = _split(y_rgb, B) + _split(y_d, B)
+    zs = z_rgb.split(B) + z_d.split(B)
+    fs = s_rgb.split(B) + s_d.split(B)       # latent maps s, for the l1 feature alignment of [37] (Table 3)
+    return {**{f'y_{n}': y for n, y in zip(names, ys)}, **{f'z_{n}': z for n, z in zip(names, zs)},
+            **{f'f_{n}': f for n, f in zip(names, fs)}}
 
 # %% ../nbs/11_model.ipynb #764b274e
 def model_cost(arch:str='resnet101', sizes=(64, 128, 256), decoder_width:int=256):
