@@ -370,7 +370,8 @@ def bench_data(cfg:dict, # `bench_config`
                path=None, # folder of the fake RHD and crop cache; None: a temporary one
               ) -> dict:
     "Samples/s of the image loader, the crop-cache loader and the augmentation (batched on the device vs per sample on the CPU)"
-    from dualhand.datasets import RHD, write_fake_rhd
+    from dualhand.datasets import RHD
+    from dualhand.fixtures import write_fake_rhd
     path = Path(path or tempfile.mkdtemp())
     dev, n = torch.device(cfg['device']), cfg['n_images']
     rhd = RHD(write_fake_rhd(path / 'RHD', n=n, seed=cfg['seed']), 'train', size=cfg['size'])

@@ -12,17 +12,16 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from PIL import Image, ImageOps
 from .hand import *
-from .kinematics import template_pose
 from .guards import DualHandError
 from fastcore.meta import delegates
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MARGIN', 'BONE_MM', 'STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK_T', 'STB_SEQUENCES', 'UNITS_TO_MM',
            'MVHAND_INTRINSICS', 'MVHAND_CAMERAS', 'decode_pil', 'read_image', 'crop_box', 'crop_matrix', 'warp_crop',
-           'crop_sample', 'mirror_sample', 'geometry_problems', 'check_units', 'HandDataset', 'fake_pose',
-           'render_fake', 'rhd_depth', 'RHD', 'write_fake_rhd', 'FreiHAND', 'write_fake_freihand', 'rodrigues',
-           'stb_depth_to_colour', 'palm_to_wrist', 'STB', 'write_fake_stb', 'guess_unit', 'h3d_split', 'H3D',
-           'write_fake_h3d', 'mvhand_depth', 'MVHand', 'write_fake_mvhand']
+           'crop_sample', 'mirror_sample', 'geometry_problems', 'check_units', 'HandDataset', 'rhd_depth', 'RHD',
+           'FreiHAND', 'rodrigues', 'stb_depth_to_colour', 'palm_to_wrist', 'STB', 'guess_unit', 'h3d_split', 'H3D',
+           'mvhand_depth', 'MVHand']
 
 # %% ../nbs/03_datasets.ipynb #d82abfd9
 _MODES = {'rgb': 'RGB', 'gray': 'L', 'unchanged': None}
@@ -165,7 +164,7 @@ def mirror_sample(sample, # cropped sample dict: 'rgb' (3,S,S), 'uv' (J,2) px, '
         if k in sample: out[k] = sample[k].flip(-1)
     return out
 
-# %% ../nbs/03_datasets.ipynb #4aa81299
+# %% ../nbs/03_datasets.ipynb #e7097552
 def _need(path, what):
     "`path` if it exists, else a FileNotFoundError naming it"
     path = Path(path)
@@ -173,11 +172,13 @@ def _need(path, what):
     return path
 
 def _load_json(path, what):
+    "The parsed JSON file `path` (`what` names it in errors)"
     try: return json.loads(_need(path, what).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{what} {path} is not valid JSON: {e}") from None
 
 def _load_pickle(path, what):
+    "The unpickled file `path`, Python 2 pickles included (`what` names it in errors)"
     data = _need(path, what).read_bytes()
     try:
         try: return pickle.loads(data)
@@ -190,9 +191,11 @@ def _field(entry, key, path, i):
     except (KeyError, TypeError, IndexError):
         raise ValueError(f"{path}: sample {i} has no field {key!r} (expected a dict with it)") from None
 
-def _stack(values,   # one annotation per sample
-           shape,    # the shape each must have
-           path, what, labels=None):
+def _stack(values,       # one annotation per sample
+           shape,        # the shape each must have
+           path,         # the file they come from, for messages
+           what,         # the field's name, for messages
+           labels=None): # the samples' names (default 0..N-1), for messages
     "Stack per-sample annotations into a float64 array (N, *shape); ValueError naming file and sample otherwise"
     labels = range(len(values)) if labels is None else labels
     out = np.empty((len(values),) + tuple(shape))
@@ -207,12 +210,14 @@ def _stack(values,   # one annotation per sample
     return out
 
 def _check_finite(a, path, what, labels=None):
+    "Nothing if every value of `a` (N,...) is finite, else a ValueError naming the file and the first bad sample"
     bad = ~np.isfinite(a.reshape(len(a), -1)).all(1)
     if bad.any():
         i = int(np.argmax(bad))
         i = list(labels)[i] if labels is not None else i
         raise ValueError(f"{path}: {what} of sample {i} has NaN or inf values (expected finite keypoints)")
 
+# %% ../nbs/03_datasets.ipynb #daaca322
 MARGIN = 0.25   # a joint may lie this fraction of the image's larger side outside the image (cut-off fingers)
 BONE_MM = (10., 100.)   # plausible length of the middle finger's MCP->PIP bone (joints 9->10), mm
 
@@ -237,6 +242,7 @@ def geometry_problems(uv,            # (N,J,2) 2D joints in image pixels
                    f"{H}x{W} image" if len(far) else None)
     return out
 
+# %% ../nbs/03_datasets.ipynb #fbea3514
 def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
                 path,        # the file the joints were read from, for the message
                 unit,        # the unit the file should hold, for the message
@@ -248,6 +254,7 @@ def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
         raise DualHandError(f"{path}: read as {unit}, the median middle-finger MCP->PIP bone is {bone:.4g} mm, expected "
                             f"{BONE_MM[0]:g}-{BONE_MM[1]:g} mm: the file must hold {unit}")
 
+# %% ../nbs/03_datasets.ipynb #4ac38d15
 class HandDataset(Dataset):
     "Base of the readers: subclasses load annotations in `__init__` and implement `full(i)`; `[i]` is the crop"
     layout = ''        # the expected folder layout, for error messages
@@ -266,123 +273,50 @@ class HandDataset(Dataset):
         if not self.root.is_dir(): raise FileNotFoundError(f"{name} root folder not found: {self.root} "
                                                            f"(expected {self.layout})")
 
-    def _keep(self, problems, labels, path) -> np.ndarray:
-        "Indices of the samples without a problem; the others raise (bad='error') or are left out and counted"
-        bad = [n for n, p in enumerate(problems) if p]
-        if bad and self.bad == 'error':
-            raise DualHandError(f"{path}: sample {labels[bad[0]]}: {problems[bad[0]]} ({len(bad)} of {len(problems)} "
-                                "samples have impossible geometry; bad='skip' leaves them out)")
-        if bad:
-            self.skipped += [(labels[n], problems[n]) for n in bad]
-            warnings.warn(f"{type(self).__name__} {self.split}: skipped {len(bad)} of {len(problems)} samples with impossible "
-                          f"geometry in {path} (first: sample {labels[bad[0]]}: {problems[bad[0]]})")
-        return np.array([n for n, p in enumerate(problems) if not p], dtype=np.int64)
-
-    def full(self, i, # sample index, 0 <= i < len(self)
-            ):
-        "Sample `i` on the full image (dataset handedness, float64 geometry) with a bool `left`"
-        raise NotImplementedError
-
-    def __getitem__(self, i):
-        n = len(self)
-        if not -n <= i < n: raise IndexError(f"{type(self).__name__} index {i} out of range for {n} samples")
-        s = self.full(i % n)
-        left = s.pop('left')
-        p = geometry_problems(s['uv'][None], s['xyz'][None], tuple(s['rgb'].shape[-2:]))[0]
-        if p: raise DualHandError(f"{type(self).__name__} {self.root} sample {i % n}: {p}")
-        s = crop_sample(s, self.size, self.pad)
-        if left: s = mirror_sample(s)
-        out = dict(rgb=s['rgb'], uv=s['uv'].float(), xyz=s['xyz'].float(), K=s['K'].float(), vis=s['vis'].bool())
-        if 'depth' in s: out['depth'] = s['depth'].float()
-        if 'mask' in s: out['mask'] = s['mask'].to(torch.uint8)
-        return out
-
     def __repr__(self): return f"{type(self).__name__}({str(self.root)!r}, {self.split!r}): {len(self)} samples"
 
-# %% ../nbs/03_datasets.ipynb #f0d8b54f
-_SEGMENTS = BONES + ((1, 5), (5, 9), (9, 13), (13, 17), (21, 22))   # bones, palm edges, forearm (points 21-22)
+# %% ../nbs/03_datasets.ipynb #840c11dd
+@patch
+def _keep(self:HandDataset,
+          problems, # one per sample: None, or what is wrong (from `geometry_problems`)
+          labels,   # the samples' names, for the messages
+          path,     # the annotation file, for the messages
+         ) -> np.ndarray: # (n,) int64 indices of the samples kept
+    "Indices of the samples without a problem; the others raise (bad='error') or are left out and counted"
+    bad = [n for n, p in enumerate(problems) if p]
+    if bad and self.bad == 'error':
+        raise DualHandError(f"{path}: sample {labels[bad[0]]}: {problems[bad[0]]} ({len(bad)} of {len(problems)} "
+                            "samples have impossible geometry; bad='skip' leaves them out)")
+    if bad:
+        self.skipped += [(labels[n], problems[n]) for n in bad]
+        warnings.warn(f"{type(self).__name__} {self.split}: skipped {len(bad)} of {len(problems)} samples with impossible "
+                      f"geometry in {path} (first: sample {labels[bad[0]]}: {problems[bad[0]]})")
+    return np.array([n for n, p in enumerate(problems) if not p], dtype=np.int64)
 
-def _part_of_segment(k):
-    "RHD-style part of capsule k: 0 palm, 1 + 3*finger + phalanx for finger bones, -1 forearm (person)"
-    if k >= len(BONES): return -1 if _SEGMENTS[k] == (21, 22) else 0
-    j = BONES[k][1]
-    f, b = (j - 1) // 4, (j - 1) % 4
-    return 0 if b == 0 else 1 + 3 * f + b - 1
+# %% ../nbs/03_datasets.ipynb #08b2e534
+@patch
+def full(self:HandDataset,
+         i, # sample index, 0 <= i < len(self)
+        ) -> dict: # 'rgb' (3,H,W) uint8, 'uv' (21,2) px, 'xyz' (21,3) mm, 'K' (3,3), 'vis' (21,), optional 'depth', 'mask', and bool 'left'
+    "Sample `i` on the full image (dataset handedness, float64 geometry) with a bool `left`"
+    raise NotImplementedError
 
-def fake_pose(seed=0, # seed of the random pose
-              z=500., # distance of the hand from the camera, mm
-             ):
-    "A random right hand (21,3) in mm in a camera frame: palm to the camera, fingers up, about `z` mm away"
-    g = torch.Generator().manual_seed(seed)
-    rnd = lambda *s: torch.rand(*s, generator=g, dtype=torch.float64)
-    xyz = template_pose(flex=rnd(15) * 0.7, dtype=torch.float64)
-    a = math.pi + (rnd(1).item() - 0.5) * 0.6                        # fingers up, tilted by up to +-17 deg
-    R = torch.tensor([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]], dtype=torch.float64)
-    t = torch.tensor([(rnd(1).item() - 0.5) * 40, 80 + (rnd(1).item() - 0.5) * 30, z], dtype=torch.float64)
-    return xyz @ R.T + t
-
-def render_fake(hands,          # list of (21,3) mm camera-frame hands, drawn with a z-buffer
-                K,              # intrinsics (3,3)
-                hw,             # image (height, width)
-                radius=9.,      # capsule radius in mm
-                seed=0,         # seed of the background and its noise
-               ):
-    "Fake images: rgb (3,H,W) uint8, depth (H,W) mm (0 = none), hand index (H,W) (-1 = none), part (H,W)"
-    H, W = hw
-    K = torch.as_tensor(K, dtype=torch.float64)
-    g = torch.Generator().manual_seed(seed)
-    bg = F.interpolate(torch.rand(1, 3, 4, 4, generator=g) * 200 + 30, size=(H, W), mode='bicubic', align_corners=True)[0]
-    rgb = (bg + torch.randn(3, H, W, generator=g) * 2).clamp(0, 255)
-    depth = torch.full((H, W), float('inf'))
-    hand, part = torch.full((H, W), -1), torch.full((H, W), -1)
-    a_idx, b_idx = [s[0] for s in _SEGMENTS], [s[1] for s in _SEGMENTS]
-    parts = torch.tensor([_part_of_segment(k) for k in range(len(_SEGMENTS))])
-    for h, xyz in enumerate(hands):
-        xyz = torch.as_tensor(xyz, dtype=torch.float64)
-        arm = xyz[0] + torch.tensor([[0.15], [1.6]], dtype=torch.float64) * (xyz[0] - xyz[9])   # forearm, off the wrist
-        pts = torch.cat([xyz, arm])
-        uv, z = project(pts, K).float(), pts[:, 2].float()
-        r = radius * float(K[0, 0]) / float(z.mean())                   # capsule radius in pixels
-        x0, y0 = [max(0, math.floor(float(v) - r)) for v in uv.min(0).values]
-        x1, y1 = [math.ceil(float(v) + r) + 1 for v in uv.max(0).values]
-        x1, y1 = min(W, x1), min(H, y1)
-        if x0 >= x1 or y0 >= y1: continue
-        a, ab = uv[a_idx], uv[b_idx] - uv[a_idx]                         # capsule axes (n_seg, 2)
-        px = torch.arange(x0, x1, dtype=torch.float32)[None, :, None] - a[:, 0]   # (1, w, n_seg)
-        py = torch.arange(y0, y1, dtype=torch.float32)[:, None, None] - a[:, 1]   # (h, 1, n_seg)
-        t = ((px * ab[:, 0] + py * ab[:, 1]) / (ab * ab).sum(-1).clamp_min(1e-9)).clamp(0, 1)
-        d2 = (px - t * ab[:, 0]) ** 2 + (py - t * ab[:, 1]) ** 2        # squared distance to each axis
-        zs = torch.where(d2 < r * r, z[a_idx] + t * (z[b_idx] - z[a_idx]), float('inf'))
-        zmin, k = zs.min(-1)
-        shade = (1 - d2.gather(-1, k[..., None])[..., 0] / (r * r)).clamp(0, 1).sqrt()
-        win = zmin < depth[y0:y1, x0:x1]
-        depth[y0:y1, x0:x1] = torch.where(win, zmin, depth[y0:y1, x0:x1])
-        hand[y0:y1, x0:x1] = torch.where(win, h, hand[y0:y1, x0:x1])
-        part[y0:y1, x0:x1] = torch.where(win, parts[k], part[y0:y1, x0:x1])
-        skin = torch.where(parts[k] < 0, 0.6, 1.0) * torch.tensor([225., 172, 140])[:, None, None]
-        rgb[:, y0:y1, x0:x1] = torch.where(win, skin * (0.55 + 0.45 * shade), rgb[:, y0:y1, x0:x1])
-    depth = torch.where(torch.isfinite(depth), depth, torch.zeros_like(depth))
-    return rgb.round().to(torch.uint8), depth, hand, part
-
-def _save(img, path, quality=95):
-    "Save a uint8 tensor (C,H,W) or (H,W) as PNG / JPEG (by suffix)"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    a = img.numpy() if img.ndim == 2 else img.permute(1, 2, 0).numpy()
-    Image.fromarray(np.ascontiguousarray(a)).save(path, **({'quality': quality} if path.suffix == '.jpg'
-                                                           else {'compress_level': 1}))
-
-def _visible(uv, z, depth, hw, tol=5.):
-    "Whether each joint is inside the image and the nearest surface at its pixel (within `tol` mm)"
-    H, W = hw
-    q = uv.round().long()
-    inside = (q[:, 0] >= 0) & (q[:, 0] < W) & (q[:, 1] >= 0) & (q[:, 1] < H)
-    d = depth[q[:, 1].clamp(0, H-1), q[:, 0].clamp(0, W-1)]
-    return inside & ((d - z).abs() < tol)
-
-def _to_their_order(joints, index_map):
-    "Inverse of `reorder`: dualhand's order -> the dataset's"
-    out = torch.empty_like(joints)
-    out[..., list(index_map), :] = joints
+@patch
+def __getitem__(self:HandDataset,
+                i, # sample index, -len(self) <= i < len(self)
+               ) -> dict: # the contract's sample: a right hand cropped to (size, size)
+    "Sample `i` cropped (`crop_sample`), mirrored if it is a left hand, in the contract's dtypes"
+    n = len(self)
+    if not -n <= i < n: raise IndexError(f"{type(self).__name__} index {i} out of range for {n} samples")
+    s = self.full(i % n)
+    left = s.pop('left')
+    p = geometry_problems(s['uv'][None], s['xyz'][None], tuple(s['rgb'].shape[-2:]))[0]
+    if p: raise DualHandError(f"{type(self).__name__} {self.root} sample {i % n}: {p}")
+    s = crop_sample(s, self.size, self.pad)
+    if left: s = mirror_sample(s)
+    out = dict(rgb=s['rgb'], uv=s['uv'].float(), xyz=s['xyz'].float(), K=s['K'].float(), vis=s['vis'].bool())
+    if 'depth' in s: out['depth'] = s['depth'].float()
+    if 'mask' in s: out['mask'] = s['mask'].to(torch.uint8)
     return out
 
 # %% ../nbs/03_datasets.ipynb #2e76c0b3
@@ -436,41 +370,6 @@ class RHD(HandDataset):
         return dict(rgb=rgb, depth=depth, mask=((ids >= lo) & (ids <= lo + 15))[None].to(torch.uint8),
                     uv=kp[:, :2], xyz=kp[:, 3:], K=torch.from_numpy(self.K[i]), vis=kp[:, 2] > 0.5, left=left)
 
-# %% ../nbs/03_datasets.ipynb #68e2ce1a
-def _rhd_encode_depth(depth_mm):
-    "The RHD depth PNG (3,H,W) uint8 of a depth map in mm: R, G = high, low byte of d / 5 m * 65535"
-    q = (depth_mm / 5000. * 65535.).round().clamp(0, 65535).long()
-    return torch.stack([q // 256, q % 256, torch.zeros_like(q)]).to(torch.uint8)
-
-def write_fake_rhd(root, # folder to write (RHD_published_v2)
-                   n=2, # samples per split
-                   seed=0, # seed of the poses and images
-                  ):
-    "A fake RHD_published_v2 at `root`: `n` samples in training/ and in evaluation/"
-    K = torch.tensor([[300., 0, 160], [0, 300, 160], [0, 0, 1]], dtype=torch.float64)
-    for name in ('training', 'evaluation'):
-        d, anno = Path(root) / name, {}
-        for i in range(n):
-            s = seed + 1000 * (name == 'evaluation') + i
-            main_left, flip = i % 2 == 1, torch.tensor([-1., 1, 1], dtype=torch.float64)   # x -> -x: a left hand
-            main, other = fake_pose(s), fake_pose(s + 500, z=900.) + torch.tensor([250., 40, 0], dtype=torch.float64)
-            left, right = (main * flip, other) if main_left else (other * flip, main)
-            rgb, depth, hand, part = render_fake([left, right], K, (320, 320), seed=s)
-            ids = torch.where(part < 0, torch.where(hand >= 0, 1, 0), torch.where(hand == 0, 2, 18) + part)
-            uv_vis, xyz = [], []
-            for h in (left, right):
-                uv = project(h, K)
-                vis = _visible(uv, h[:, 2], depth, (320, 320)).double()
-                uv_vis.append(_to_their_order(torch.cat([uv, vis[:, None]], 1), RHD_TO_DUALHAND))
-                xyz.append(_to_their_order(h / 1000., RHD_TO_DUALHAND))
-            anno[i] = {'uv_vis': torch.cat(uv_vis).numpy().astype(np.float32),
-                       'xyz': torch.cat(xyz).numpy().astype(np.float32), 'K': K.numpy().astype(np.float32)}
-            _save(rgb, d / 'color' / f'{i:05d}.png')
-            _save(_rhd_encode_depth(depth), d / 'depth' / f'{i:05d}.png')
-            _save(ids.to(torch.uint8), d / 'mask' / f'{i:05d}.png')
-        (d / f'anno_{name}.pickle').write_bytes(pickle.dumps(anno))
-    return Path(root)
-
 # %% ../nbs/03_datasets.ipynb #d9da6663
 class FreiHAND(HandDataset):
     "FreiHAND (`root` = FreiHAND_pub_v2): 'train' = training (x `versions`), 'test' = evaluation; masks where present"
@@ -512,27 +411,6 @@ class FreiHAND(HandDataset):
             m = read_image(self.root / self.name / 'mask' / f'{a:08d}.jpg', 'gray', 'FreiHAND mask', hw=rgb.shape[-2:])
             s['mask'] = (m > 127).to(torch.uint8)
         return s
-
-# %% ../nbs/03_datasets.ipynb #db6534c4
-def write_fake_freihand(root, # folder to write (FreiHAND_pub_v2)
-                        n=2, # training hands and evaluation samples
-                        seed=0, # seed of the poses and images
-                       ):
-    "A fake FreiHAND_pub_v2 at `root`: `n` training hands in 4 versions (masks for the first n), `n` evaluation"
-    K = torch.tensor([[350., 0, 112], [0, 350, 112], [0, 0, 1]], dtype=torch.float64)
-    root = Path(root)
-    for name in ('training', 'evaluation'):
-        xyzs = []
-        for i in range(n):
-            xyz = fake_pose(seed + 1000 * (name == 'evaluation') + i)
-            xyzs.append((xyz / 1000.).tolist())
-            for v in range(4 if name == 'training' else 1):
-                rgb, depth, hand, _ = render_fake([xyz], K, (224, 224), seed=seed + 7 * i + v)
-                _save(rgb, root / name / 'rgb' / f'{i + v * n:08d}.jpg')
-            if name == 'training': _save(((hand >= 0) * 255).to(torch.uint8), root / name / 'mask' / f'{i:08d}.jpg')
-        (root / f'{name}_xyz.json').write_text(json.dumps(xyzs))
-        (root / f'{name}_K.json').write_text(json.dumps([K.tolist()] * n))
-    return root
 
 # %% ../nbs/03_datasets.ipynb #7b526e91
 STB_SK_K = ((607.92271, 0., 314.78337), (0., 607.88192, 236.42484), (0., 0., 1.))
@@ -624,36 +502,11 @@ class STB(HandDataset):
         return dict(rgb=rgb, uv=project(xyz, self.K), xyz=xyz, K=self.K.clone(), vis=torch.ones(21, dtype=torch.bool),
                     left=True)
 
-# %% ../nbs/03_datasets.ipynb #12101022
-def write_fake_stb(root, # folder to write
-                   n=1, # frames per sequence
-                   seed=0, # seed of the poses and images
-                   sequences=None, # sequence names (None: all 12)
-                  ):
-    "A fake STB at `root`: `n` frames of a left hand per sequence (all 12 by default), SK and BB labels and images"
-    from scipy.io import savemat
-    root = Path(root)
-    R, T = rodrigues(STB_SK_ROTVEC), torch.tensor(STB_SK_T, dtype=torch.float64)
-    for q, seq in enumerate(sequences or STB_SEQUENCES['train'] + STB_SEQUENCES['test']):
-        hands = [fake_pose(seed + 100 * q + i, z=450.) * torch.tensor([-1., 1, 1], dtype=torch.float64)
-                 for i in range(n)]                                          # left hands
-        for cam, K in (('SK', STB_SK_K), ('BB', STB_BB_K)):
-            paras = []
-            for i, xyz in enumerate(hands):
-                rgb, *_ = render_fake([xyz], K, (480, 640), seed=seed + i)
-                _save(rgb, root / seq / f"{'SK_color' if cam == 'SK' else 'BB_left'}_{i}.png")
-                lab = xyz.clone()
-                lab[0] = (xyz[0] + xyz[9]) / 2                               # STB's palm centre
-                if cam == 'SK': lab = lab @ R.T + T                          # into the depth camera's frame
-                paras.append(_to_their_order(lab, STB_TO_DUALHAND))
-            (root / 'labels').mkdir(parents=True, exist_ok=True)
-            savemat(root / 'labels' / f'{seq}_{cam}.mat', {'handPara': torch.stack(paras).permute(2, 1, 0).numpy()})
-    return root
-
 # %% ../nbs/03_datasets.ipynb #4b2fb96e
 UNITS_TO_MM = {'mm': 1., 'cm': 10., 'm': 1000.}
 
-def _image_size(path):
+def _image_size(path, # an image file
+               ):
     "(height, width) from the image file's header, None if it cannot be read (the read itself will say why)"
     try:
         with Image.open(path) as im: return im.size[::-1]
@@ -722,24 +575,6 @@ class H3D(HandDataset):
         rgb = read_image(self.root / self.names[i], what='H3D image')
         return dict(rgb=rgb, uv=torch.from_numpy(self.uv[i]), xyz=torch.from_numpy(self.xyz[i]),
                     K=torch.from_numpy(self.K[i]), vis=torch.ones(21, dtype=torch.bool), left=False)
-
-# %% ../nbs/03_datasets.ipynb #b0a883bc
-def write_fake_h3d(root, # folder to write (H3D_crop)
-                   n=10, # entries
-                   seed=0, # seed of the poses and images
-                  ):
-    "A fake H3D_crop at `root`: `n` entries (alternately without and with object) in part1..part5"
-    K = torch.tensor([[700., 0, 200], [0, 700, 200], [0, 0, 1]], dtype=torch.float64)
-    root, anno = Path(root), []
-    for i in range(n):
-        xyz = fake_pose(seed + i)
-        rgb, *_ = render_fake([xyz], K, (400, 400), seed=seed + i)
-        name = f'part{i % 5 + 1}/{i:06d}.jpg'
-        _save(rgb, root / name)
-        anno.append({'name': name, 'keypoint2d': project(xyz, K).tolist(), 'keypoint3d': xyz.tolist(),
-                     'intrinsic_matrix': K.tolist(), 'without_object': 1 - i % 2})
-    (root / 'annotation.json').write_text(json.dumps(anno))
-    return root
 
 # %% ../nbs/03_datasets.ipynb #ea171fa7
 MVHAND_INTRINSICS = {   # serial -> (fx, fy, cx, cy) of the 640x480 colour stream, from the dataset's toolkit
@@ -821,42 +656,3 @@ class MVHand(HandDataset):
             m = read_image(d / 'mask' / f'{f:05d}_{v}.jpg', 'gray', 'MVHand mask', hw=hw)
             s['mask'] = (m > 127).to(torch.uint8)
         return s
-
-# %% ../nbs/03_datasets.ipynb #a5dbf544
-def _look_at_pose(theta, centre, dist):
-    "Camera-to-world 4x4 of a camera turned by `theta` about the vertical axis through `centre`, `dist` mm away"
-    c, s = math.cos(theta), math.sin(theta)
-    R = torch.tensor([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=torch.float64)
-    P = torch.eye(4, dtype=torch.float64)
-    P[:3, :3], P[:3, 3] = R, centre - R @ torch.tensor([0, 0, dist], dtype=torch.float64)
-    return P
-
-def write_fake_mvhand(root, # folder to write
-                      n=2, # frames per sequence (each seen by 4 views)
-                      seed=0, # seed of the poses and images
-                      sequences=('7-14-1-2', '9-10-1-2'), # sequence folder names
-                     ):
-    "A fake MVHand at `root`: `n` frames x 4 views per sequence; world = the first camera's frame"
-    root = Path(root)
-    for q, seq in enumerate(sequences):
-        d = root / seq
-        centre = torch.tensor([0., 0, 500], dtype=torch.float64)
-        poses = {c: _look_at_pose(a, centre, 500.) for c, a in zip(MVHAND_CAMERAS, (0., -0.5, 0.5, 0.9))}
-        world = torch.stack([fake_pose(seed + 10 * q + i) for i in range(n)])
-        for i in range(n):
-            for v, c in enumerate(MVHAND_CAMERAS):
-                inv = torch.linalg.inv(poses[c])
-                xyz = world[i] @ inv[:3, :3].T + inv[:3, 3]
-                fx, fy, cx, cy = MVHAND_INTRINSICS[c]
-                K = torch.tensor([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=torch.float64)
-                rgb, depth, hand, _ = render_fake([xyz], K, (480, 640), seed=seed + 4 * i + v)
-                mm = depth.round().long()
-                _save(rgb, d / 'rgb' / f'{i:05d}_{v}.jpg')
-                _save(torch.stack([torch.zeros_like(mm), mm // 256, mm % 256]).to(torch.uint8),   # R, G, B
-                      d / 'depth' / f'{i:05d}_{v}.png')
-                _save(((hand >= 0) * 255).to(torch.uint8), d / 'mask' / f'{i:05d}_{v}.jpg')
-        (d / 'calib.pkl').write_bytes(pickle.dumps({c: P.numpy() for c, P in poses.items()}))
-        hom = torch.cat([_to_their_order(world, MVHAND_TO_DUALHAND), torch.ones(n, 21, 1, dtype=torch.float64)], -1)
-        (d / 'mlresults').mkdir(parents=True, exist_ok=True)
-        np.save(d / 'mlresults' / f'{seq}-joints.npy', hom[..., None].numpy())
-    return root

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from .hand import FREIHAND_TO_DUALHAND, NUM_JOINTS, ROOT, from_25d
 from .metrics import decoder_output, epe_3d, pa_epe_3d, auc_3d
-from .datasets import FreiHAND, write_fake_freihand, _load_json, _stack
+from .datasets import FreiHAND, _load_json, _stack
+from .fixtures import write_fake_freihand
 
 # %% auto #0
 __all__ = ['FREIHAND_EVAL_N', 'MANO_VERTS', 'DUALHAND_TO_FREIHAND', 'read_freihand_scale', 'write_fake_freihand_eval',

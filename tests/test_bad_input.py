@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from dualhand.guards import DualHandError, check_output, check_config, read_checkpoint, check_device
-from dualhand.datasets import (RHD, FreiHAND, STB, H3D, MVHand, read_image, decode_pil, write_fake_rhd,
-                               write_fake_freihand, write_fake_stb, write_fake_h3d, write_fake_mvhand, _save_png16)
+from dualhand.datasets import RHD, FreiHAND, STB, H3D, MVHand, read_image, decode_pil, _save_png16
+from dualhand.fixtures import write_fake_rhd, write_fake_freihand, write_fake_stb, write_fake_h3d, write_fake_mvhand
 from dualhand.data import write_cache, CropCache, get_dataset
 from dualhand.metrics import evaluate
 from dualhand.cli import main
