@@ -20,7 +20,9 @@ __all__ = ['JOINT_RADII', 'N_HAND_SPHERES', 'N_HAND_CYLINDERS', 'N_OCCLUDERS', '
            'blur', 'jpeg', 'drop_shadow', 'degrade', 'visibility', 'render_scene']
 
 # %% ../nbs/01a_render.ipynb #3f1449bb
-def _lerp(a, b, t): return a + (b - a) * t
+def _lerp(a, b, t):
+    "`a` + (`b` - `a`) `t`: linear interpolation, `t` = 0 gives `a`"
+    return a + (b - a) * t
 
 class Draws:
     "A (B, N) table of uniforms handed out in order: the k-th request always gets the same columns"
@@ -101,7 +103,9 @@ def _mul22(a, b):
     "Product of two quadratics (M, 6) -> quartic (M, 15)"
     return (a[:, :, None] * b[:, None, :]).flatten(1) @ _PM
 
-def _pad(c, n=15): return F.pad(c, (0, n - c.shape[-1]))
+def _pad(c, n=15):
+    "Coefficients (M, k) padded with zeros to the quartic basis (M, n)"
+    return F.pad(c, (0, n - c.shape[-1]))
 
 def _rects(lo, hi, K, near):
     "Pixel-centre ranges (x0, x1, y0, y1) covered by the projections of boxes [lo, hi] (B, N, 3)"
@@ -213,7 +217,9 @@ def raycast(spheres,   # (B, Ns, 4) centre, radius, mm; primitives 0..Ns-1
 # %% ../nbs/01a_render.ipynb #4f567a07
 N_OCCLUDERS, N_DISTRACTORS = 2, 3
 
-def _unitv(v): return v / v.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+def _unitv(v):
+    "`v` (..., 3) scaled to unit length (zero vectors stay zero)"
+    return v / v.norm(dim=-1, keepdim=True).clamp_min(1e-9)
 
 def _capsule(a, b, r, on):
     "A capsule from `a` to `b` (B, 3) as two end spheres (B, 2, 4) and a cylinder (B, 1, 7); radius 0 where not `on`"

@@ -21,6 +21,7 @@ N_DRAWS = 512                      # uniforms per sample
 _MASK64 = (1 << 64) - 1
 
 def _splitmix64(x):
+    "SplitMix64: a 64-bit integer hash (Steele et al. 2014)"
     x = (x + 0x9E3779B97F4A7C15) & _MASK64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
