@@ -635,7 +635,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'dualhand.synth.SynthHands.render_batch': ('nbs/synth.html#synthhands.render_batch', 'dualhand/synth.py'),
                                 'dualhand.synth._axis_angle': ('nbs/synth.html#_axis_angle', 'dualhand/synth.py'),
                                 'dualhand.synth._splitmix64': ('nbs/synth.html#_splitmix64', 'dualhand/synth.py'),
-                                'dualhand.synth.draw_skeleton': ('nbs/synth.html#draw_skeleton', 'dualhand/synth.py'),
                                 'dualhand.synth.fk_fingers': ('nbs/synth.html#fk_fingers', 'dualhand/synth.py'),
                                 'dualhand.synth.place_hand': ('nbs/synth.html#place_hand', 'dualhand/synth.py'),
                                 'dualhand.synth.render': ('nbs/synth.html#render', 'dualhand/synth.py'),

@@ -13,7 +13,7 @@ from .render import Draws, _lerp, render_scene
 
 # %% auto #0
 __all__ = ['DOMAINS', 'N_DRAWS', 'VIEWS', 'sample_seed', 'sample_draws', 'sample_angles', 'sample_hand', 'fk_fingers',
-           'sample_rotation', 'place_hand', 'render', 'SynthHands', 'draw_skeleton']
+           'sample_rotation', 'place_hand', 'render', 'SynthHands']
 
 # %% ../nbs/02_synth.ipynb #1a686d1a
 DOMAINS = ('synthetic', 'real')
@@ -251,20 +251,3 @@ def __getitems__(self:SynthHands, indices):
     "Several samples, rendered as one batch, as a list of dicts"
     b = self.render_batch(indices)
     return [{k: v[j] for k, v in b.items()} for j in range(len(indices))]
-
-# %% ../nbs/02_synth.ipynb #0dcc7e91
-def draw_skeleton(ax,       # matplotlib Axes
-                  uv,       # (21, 2) joints, px
-                  vis=None, # (21,) bool; joints not visible are drawn hollow; None: all visible
-                  lw=1.5,   # width of the bones, pt
-                  ms=12,    # marker area of the joints, pt^2
-                 ):
-    "Draw a 2D hand skeleton on matplotlib axes"
-    uv = torch.as_tensor(uv).detach().cpu().float()
-    vis = torch.ones(len(uv), dtype=torch.bool) if vis is None else torch.as_tensor(vis).detach().cpu().bool()
-    for a, b in BONES: ax.plot(uv[[a, b], 0], uv[[a, b], 1], color=joint_color(b), lw=lw, solid_capstyle='round')
-    cols = [joint_color(j) for j in range(len(uv))]
-    ax.scatter(uv[vis, 0], uv[vis, 1], s=ms, c=[c for c, v in zip(cols, vis) if v], zorder=3)
-    ax.scatter(uv[~vis, 0], uv[~vis, 1], s=ms, facecolors='none', edgecolors=[c for c, v in zip(cols, vis) if not v],
-               zorder=3)
-    return ax
