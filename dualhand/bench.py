@@ -22,8 +22,9 @@ from fastai.optimizer import Adam
 from fastai.torch_core import default_device
 from .data import HandDL, CropCache, write_cache, loader_speed
 from .losses import supervised_loss, multimodal_loss, as_target
-from .pretrain import (PRESETS, pretrain_learner, training_views, DualModalPretrain, Checkpoint, native_bf16,
-                               fast_defaults, learner_device, BF16Autocast, fast_path, compile_or_eager)
+from .pretrain import PRESETS, pretrain_learner, training_views, DualModalPretrain
+from .training import (Checkpoint, native_bf16, fast_defaults, learner_device, BF16Autocast, fast_path,
+                               compile_or_eager)
 from .pseudo import two_pass, pseudo_targets, pseudo_label_loss
 from .model import DualHandNet
 from .synth import SynthHands

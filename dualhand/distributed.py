@@ -8,13 +8,11 @@ import os, socket, tempfile
 from pathlib import Path
 import torch
 import torch.distributed as dist
-from .pretrain import is_distributed, gather_batch, GatherNegatives, setup_distributed, distributed
-from .pretrain import DualHandLoss, training_views, pretrain_learner, Checkpoint
-_all_ = ['is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed', 'distributed']
+from .training import GatherNegatives, distributed, Checkpoint
+from .pretrain import DualHandLoss, training_views, pretrain_learner
 
 # %% auto #0
-__all__ = ['check_equivalence', 'check_fastai_fit', 'is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed',
-           'distributed']
+__all__ = ['check_equivalence', 'check_fastai_fit']
 
 # %% ../nbs/51_distributed.ipynb #30575dc0
 def _spawn(fn, args, nprocs):

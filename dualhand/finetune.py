@@ -19,9 +19,10 @@ from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
-from .pretrain import (float_batch, training_views, LossTerm, LogLossTerms, Checkpoint, load_checkpoint,
-                               fit_pretrain, evaluate_model, mean_pose_reference, fast_path, EpochLog, read_history,
-                               StopOnNonFinite, open_run, check_numbers)
+from .pretrain import (float_batch, training_views, fit_pretrain, evaluate_model, mean_pose_reference, open_run,
+                               check_numbers)
+from .training import (LossTerm, LogLossTerms, Checkpoint, load_checkpoint, fast_path, EpochLog, read_history,
+                               StopOnNonFinite)
 from .guards import DualHandError, read_checkpoint, load_weights
 from .data import InMemory
 

@@ -4,24 +4,16 @@
 
 # %% ../nbs/14_pretrain.ipynb #52cc9a7f
 from __future__ import annotations
-import json, math, os, sys, time, warnings
-from contextlib import contextmanager
+import json, math, sys, time
 from functools import partial
 from pathlib import Path
 import torch
-import torch.distributed as dist
-import torch.nn.functional as F
-from fastai.learner import Learner, Metric, Recorder
-from fastai.callback.fp16 import MixedPrecision
-from fastai.callback.channelslast import ChannelsLast
-from fastai.torch_core import default_device
-from fastcore.foundation import L
-from torch.amp import GradScaler
-from fastai.callback.core import Callback, CancelEpochException, CancelFitException
+import torch.nn as nn
+from fastai.learner import Learner
+from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.optimizer import Adam
-from fastai.torch_core import rank_distrib, num_distrib
-from fastai.distributed import DistributedDL
+from fastai.torch_core import rank_distrib
 from fastcore.basics import patch
 from .hand import normalize_depth
 from .augment import random_geometry, texture_rgb, texture_depth
@@ -29,16 +21,14 @@ from .synth import draw_skeleton
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
-from .guards import DualHandError, check_output, read_checkpoint, check_config, load_weights
+from .guards import DualHandError, check_output, read_checkpoint, load_weights
+from .training import (LossTerm, term_names, LogLossTerms, Checkpoint, EpochLog, StopOnNonFinite,
+                               load_checkpoint, read_history, fast_path, setup_distributed, distributed)
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'check_numbers', 'float_batch', 'inside_crop',
-           'training_views', 'DualModalPretrain', 'DualHandLoss', 'LossTerm', 'term_names', 'LogLossTerms',
-           'save_checkpoint', 'load_checkpoint', 'read_history', 'EpochLog', 'Checkpoint', 'StopOnNonFinite',
-           'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast', 'fast_path', 'compile_or_eager',
-           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'is_distributed', 'gather_batch',
-           'GatherNegatives', 'setup_distributed', 'distributed', 'evaluate_model', 'mean_pose_reference',
-           'run_pretrain', 'loss_curves']
+           'training_views', 'DualModalPretrain', 'DualHandLoss', 'multistep', 'warm_start', 'pretrain_learner',
+           'fit_pretrain', 'open_run', 'evaluate_model', 'mean_pose_reference', 'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
@@ -200,195 +190,6 @@ class DualHandLoss:
         return m
     def __repr__(self): return f"DualHandLoss({self.pretrain!r})"
 
-# %% ../nbs/14_pretrain.ipynb #1a5f2371
-class LossTerm(Metric):
-    "Training-epoch mean of term `name` of the loss (fed by `LogLossTerms`)"
-    def __init__(self, name:str): self._name, self.total, self.count = name, 0., 0   # a key of the loss's `terms`
-    def reset(self): pass                                   # reset by LogLossTerms before each training epoch
-    def accumulate(self, learn): pass
-    @property
-    def value(self): return float(self.total / self.count) if self.count else None
-    @property
-    def name(self): return self._name
-
-def term_names(streams,     # supervised streams of the row, e.g. ('R', 'D', 'F')
-               contrastive, # the row's contrastive term ('ours', 'intra', 'intra_inter', 'l1_align' or None)
-              ) -> list:    # names of the terms, in `terms`' keys
-    "Names of the loss terms of a row"
-    names = [f'M_{s}' for s in streams]
-    names += {'ours': ['c_rgb', 'c_dm', 'c_fusion'], 'intra': ['c_rgb', 'c_dm'],
-              'intra_inter': ['c_rgb', 'c_dm', 'c_inter'], 'l1_align': ['l1_align'], None: []}[contrastive]
-    return names
-
-class LogLossTerms(Callback):
-    "Accumulate each training loss term into the Learner's `LossTerm` metrics, and their means over every `every` batches into `trace`"
-    order = Recorder.order - 1
-    def __init__(self, every:int=20): self.every, self.trace = every, []   # training batches per `trace` point
-    def before_train(self):
-        for m in self._terms(): m.total, m.count = 0., 0
-        self.trace, self._chunk, self._n = [], {}, 0
-    def after_loss(self):
-        if not self.training: return
-        bs = self.yb[0]['uv'].shape[0]
-        for m in self._terms():
-            v = self.loss_func.terms.get(m.name)
-            if v is None: continue
-            m.total, m.count = m.total + v.float() * bs, m.count + bs
-            self._chunk[m.name] = self._chunk.get(m.name, 0.) + v.detach().float()   # stays on the device: no sync per step
-        self._n += 1
-        if self._n == self.every:
-            self.trace.append({k: float(v) / self._n for k, v in self._chunk.items()}); self._chunk, self._n = {}, 0
-    def _terms(self): return [m for m in self.learn.metrics if isinstance(m, LossTerm)]
-
-# %% ../nbs/14_pretrain.ipynb #ac32c2a2
-def _generators(learn): return [cb.gen for cb in learn.cbs if isinstance(getattr(cb, 'gen', None), torch.Generator)]
-
-def _train_dl(learn): return getattr(learn.dls.train, 'dl', learn.dls.train)   # unwrapped from DistributedDL
-
-def _rng_state(learn):
-    return dict(loader=_train_dl(learn).rng.getstate(), torch=torch.get_rng_state(),
-                gens=[g.get_state() for g in _generators(learn)])
-
-def _set_rng_state(learn, st):
-    _train_dl(learn).rng.setstate(st['loader']); torch.set_rng_state(st['torch'])
-    for g, s in zip(_generators(learn), st['gens']): g.set_state(s)
-
-def save_checkpoint(learn:Learner, # the Learner to save
-                    path,          # file to write (its folder is created)
-                    epoch:int,     # the last completed epoch
-                   ):
-    "Write model + optimiser + epoch + config to `path` atomically (only process 0 when distributed)"
-    if rank_distrib(): return
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save({'model': getattr(learn.model, 'module', learn.model).state_dict(), 'opt': learn.opt.state_dict() if learn.opt else None,
-                'epoch': epoch, 'config': getattr(learn, 'config', None), 'rng': _rng_state(learn)}, tmp)
-    os.replace(tmp, path)
-
-def load_checkpoint(learn:Learner, # the Learner to load into
-                    path,          # a file of `save_checkpoint`
-                    with_opt:bool=True, # also the optimiser state and the random states
-                    check:bool=False, # refuse a checkpoint whose configuration differs from `learn.config`
-                   ) -> int:          # the checkpoint's epoch
-    "Load a checkpoint written by `save_checkpoint` (with the optimiser and random states unless `with_opt=False`); returns its epoch"
-    path = Path(path)
-    state = read_checkpoint(path, 'checkpoint')
-    if check:
-        cfg = getattr(learn, 'config', None) or {}
-        constant = cfg.get('schedule', 'step') == 'step' and not cfg.get('milestones')   # lr does not depend on epochs
-        check_config(state.get('config'), cfg, path, ignore=('epochs',) if constant else (), paths=('init', 'checkpoint'))
-    load_weights(getattr(learn.model, 'module', learn.model), state['model'], 'checkpoint', path,
-                 'this network (another arch or decoder width?)')
-    if with_opt and state.get('opt') is not None:
-        if learn.opt is None: learn.create_opt()
-        learn.opt.load_state_dict(state['opt'])
-    if with_opt and state.get('rng'): _set_rng_state(learn, state['rng'])
-    return state['epoch']
-
-def read_history(path, # a `history.jsonl` file
-                ) -> list: # one dict per epoch
-    "The epoch records written by `EpochLog` (an empty list if there are none)"
-    path = Path(path)
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-
-class EpochLog(Callback):
-    "After every completed epoch, add its row of fastai's table (losses, loss terms, metrics) with samples seen to `fname`"
-    order = Recorder.order + 1
-    def __init__(self, fname='history.jsonl'): self.fname = fname   # relative to `learn.path`
-    def before_epoch(self): self.skipped, self.t0 = False, time.time()
-    def after_cancel_epoch(self): self.skipped = True
-    def after_epoch(self):
-        if self.skipped or rank_distrib() or not self.recorder.values: return
-        names = [n for n in self.recorder.metric_names[1:] if n != 'time']
-        row = dict(epoch=self.epoch, samples=(self.epoch + 1) * len(self.dls.train) * self.dls.train.bs,
-                   seconds=round(time.time() - self.t0, 2), **dict(zip(names, map(float, self.recorder.values[-1]))))
-        terms = [cb for cb in self.learn.cbs if isinstance(cb, LogLossTerms)]
-        if terms: row['trace'] = terms[0].trace   # the loss terms' means over every `every` training batches
-        path = self.learn.path / self.fname
-        rows = [r for r in read_history(path) if r['epoch'] < self.epoch] + [row]   # a resumed run replaces what it redoes
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-
-class Checkpoint(Callback):
-    "Save a resumable checkpoint to `fname` (relative to `learn.path`) after every completed epoch"
-    order = Recorder.order + 1
-    def __init__(self, fname='last.pth'): self.fname = fname   # relative to `learn.path`
-    def before_epoch(self): self.skipped = False
-    def after_cancel_epoch(self): self.skipped = True
-    def after_epoch(self):
-        if not self.skipped: save_checkpoint(self.learn, self.learn.path / self.fname, self.epoch)
-
-class StopOnNonFinite(Callback):
-    "Stop the fit at the first non-finite loss (training: before its backward pass; validation: before the checkpoint)"
-    order = MixedPrecision.order + 1     # after mixed precision has closed its autocast region for the batch
-    def before_fit(self): self.where = None
-    def after_loss(self):
-        if not torch.isfinite(self.loss).all():
-            self.where = dict(epoch=self.epoch, batch=self.iter, loss=float(self.loss.detach().float().mean()),
-                              phase='training' if self.training else 'validation')
-            raise CancelFitException()
-
-# %% ../nbs/14_pretrain.ipynb #8fbec801
-def native_bf16(device, # a torch device or its name ('cpu', 'cuda:0')
-               ) -> bool:
-    "Whether `device` computes in bf16 natively: a CUDA GPU with bf16 tensor cores, a CPU with AVX512-BF16 or AMX"
-    device = torch.device(device)
-    if device.type == 'cuda':
-        try: return torch.cuda.is_bf16_supported(including_emulation=False)
-        except TypeError: return torch.cuda.is_bf16_supported()
-    if device.type != 'cpu': return False
-    checks = [getattr(torch.cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
-    return any(f() for f in checks if f is not None)
-
-def fast_defaults(device, # a torch device or its name
-                 ) -> dict: # {'bf16': bool, 'channels_last': bool}
-    "The fast path's default switches for `device`: bf16 autocast and channels_last where bf16 is native"
-    bf16 = native_bf16(device)
-    return dict(bf16=bf16, channels_last=bf16)
-
-def learner_device(learn:Learner, # a fastai Learner
-                  ) -> torch.device:
-    "The device `learn` trains on (its DataLoaders', else fastai's default)"
-    return torch.device(getattr(learn.dls, 'device', None) or default_device())
-
-class BF16Autocast(MixedPrecision):
-    "fastai's `MixedPrecision` in bf16, autocasting on the Learner's device type (fastai's autocasts CUDA only)"
-    def __init__(self): super().__init__(amp_mode='bf16')
-    def before_fit(self):   # as MixedPrecision.before_fit with bf16 (no loss scaling), on the Learner's device type
-        dev = learner_device(self.learn).type
-        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=torch.bfloat16), GradScaler(dev, enabled=False), L()
-
-def fast_path(learn:Learner,           # changed in place
-              bf16:bool=None,          # bf16 autocast; None: where native (`fast_defaults`)
-              channels_last:bool=None, # channels_last memory format; None: where bf16 is native
-              compile:bool=False,      # `torch.compile` the model
-             ) -> Learner:             # `learn`
-    "Put `learn` on its device's fast path: bf16 autocast, channels_last (defaults: `fast_defaults`), cuDNN autotuning, torch.compile"
-    dev = learner_device(learn)
-    cuda, d = dev.type == 'cuda', fast_defaults(dev)
-    bf16, channels_last = (d['bf16'] if bf16 is None else bf16), (d['channels_last'] if channels_last is None else channels_last)
-    learn.to_contiguous(to_fp32=True)                  # from a known state: float32, NCHW, no precision callbacks
-    if channels_last: learn.add_cb(ChannelsLast())
-    if bf16: learn.add_cb(MixedPrecision('bf16') if cuda else BF16Autocast())
-    if cuda: torch.backends.cudnn.benchmark = True
-    if compile: learn.model.compile()
-    return learn
-
-def compile_or_eager(model:nn.Module, # compiled in place
-                     trial,           # a function without arguments that runs the model once
-                    ) -> str:
-    "`model.compile()` in place and run `trial()` (e.g. one training step); if that fails, back to eager with a warning. Returns 'on' or the error"
-    model.compile()
-    try:
-        trial()
-        return 'on'
-    except Exception as e:                               # inductor needs a compiler toolchain, not every op compiles
-        model._compiled_call_impl = None                 # where nn.Module.compile keeps the compiled forward
-        msg = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
-        warnings.warn(f"torch.compile failed ({msg}); running eager")
-        return f'failed ({msg})'
-
-
 # %% ../nbs/14_pretrain.ipynb #0ad0b53b
 def multistep(lr:float,    # initial learning rate
               milestones, # epochs after which the rate is divided by 10
@@ -471,87 +272,6 @@ def open_run(path,              # the run's folder
 
 RUN_FILES = ('last.pth', 'history.jsonl', 'results.json')   # what a run writes into its folder
 
-# %% ../nbs/14_pretrain.ipynb #7225aded
-def is_distributed() -> bool:
-    "Whether this process is one of several in an initialised process group"
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-class _GatherWithGrad(torch.autograd.Function):
-    "all_gather along the batch; backward: the sum over processes of the gradient w.r.t. the gathered batch, own rows"
-    @staticmethod
-    def forward(ctx, x):
-        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, x.contiguous())
-        ctx.rank, ctx.n = dist.get_rank(), x.shape[0]
-        return torch.cat(parts)
-    @staticmethod
-    def backward(ctx, g):
-        g = g.contiguous().clone()
-        dist.all_reduce(g)                                # every process's gradient of its loss w.r.t. the whole batch, summed
-        return g[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
-
-def gather_batch(x:torch.Tensor, # (B,...) this process's part
-                ) -> torch.Tensor: # (N*B,...)
-    "All processes' `x` (B,...) concatenated in rank order, gradients flowing back to each process's own part; `x` in a single process"
-    if not is_distributed(): return x
-    return _GatherWithGrad.apply(x)
-
-class GatherNegatives:
-    "Wrap a loss (e.g. `DualHandLoss`): its projections `z_*` are gathered from all processes, so NT-Xent's negatives span the global batch"
-    def __init__(self, loss): self.loss = loss   # a loss taking (streams dict, targets)
-    def __call__(self, out, *targets, **kwargs):
-        if isinstance(out, dict) and any(k.startswith('z_') for k in out):
-            out = {k: gather_batch(v) if k.startswith('z_') else v for k, v in out.items()}
-        return self.loss(out, *targets, **kwargs)
-    def __getattr__(self, k):                       # `terms`, `pretrain`, ... of the wrapped loss
-        if k == 'loss': raise AttributeError(k)
-        return getattr(self.loss, k)
-    def __repr__(self): return f"GatherNegatives({self.loss!r})"
-
-@patch
-def _broadcast(self:DistributedDL,
-               t,        # list of indices
-               rank:int, # process whose `t` everyone gets
-              ) -> list:
-    "Broadcast the shuffled indices `t` from `rank`: a CUDA tensor with NCCL (fastai's way), a CPU one with gloo"
-    dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=dev)
-    dist.broadcast(t, rank)
-    return t.cpu().tolist()
-
-def setup_distributed() -> torch.device:
-    "In a process started by torchrun / accelerate launch on GPUs: make GPU `LOCAL_RANK` the current device; returns it (None otherwise)"
-    if num_distrib() > 1 and torch.cuda.is_available():
-        dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-        torch.cuda.set_device(dev)
-        return dev
-    return None
-
-def _all_params_used(learn):
-    cfg = getattr(learn, 'config', None) or {}
-    return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
-
-@contextmanager
-def distributed(learn:Learner,           # a Learner of `pretrain_learner`
-                negatives:str='global',  # 'global': NT-Xent's negatives from all processes; 'local': this one's
-                sync_bn:bool=None,       # SyncBatchNorm; None: on CUDA
-                **kwargs):               # passed to fastai's `distrib_ctx`
-    "fastai's `distrib_ctx` for `learn`, NT-Xent negatives gathered across processes ('global') or per process ('local'); a no-op in one process"
-    if negatives not in ('global', 'local'): raise ValueError(f"negatives must be 'global' or 'local', got {negatives!r}")
-    if num_distrib() <= 1:
-        yield learn; return
-    cuda = torch.device(getattr(learn.dls, 'device', None) or default_device()).type == 'cuda'
-    sync_bn = cuda if sync_bn is None else sync_bn
-    if sync_bn and not cuda: raise ValueError("sync_bn=True needs CUDA (torch's SyncBatchNorm has no CPU kernel)")
-    from accelerate.utils import DistributedDataParallelKwargs
-    kwargs.setdefault('kwargs_handlers', [DistributedDataParallelKwargs(find_unused_parameters=not _all_params_used(learn))])
-    loss = learn.loss_func
-    if negatives == 'global': learn.loss_func = GatherNegatives(loss)
-    try:
-        with learn.distrib_ctx(sync_bn=sync_bn, cpu=not cuda, **kwargs): yield learn
-    finally: learn.loss_func = loss
-
-
 # %% ../nbs/14_pretrain.ipynb #a5157f46
 @torch.no_grad()
 def evaluate_model(model,             # a `DualHandNet` (RGB only is run)
@@ -625,19 +345,3 @@ def run_pretrain(train,                # labelled source dataset
     Path(path).mkdir(parents=True, exist_ok=True)
     (Path(path) / 'results.json').write_text(json.dumps(res, indent=1))
     return learn, res
-
-# %% ../nbs/14_pretrain.ipynb #f1c22416
-def loss_curves(run,          # a run folder: its `history.jsonl`, and `results.json` for the row and the batch size
-                every:int=20, # training batches per trace point (`LogLossTerms(every)`)
-               ) -> dict:     # {term: ([samples seen], [values])}
-    "Each loss term of a run against the training samples seen: the means over every `every` batches where the run traced them, else the epoch means"
-    run = Path(run)
-    cfg = json.loads((run / 'results.json').read_text())['config']
-    curves = {k: ([], []) for k in term_names(cfg['streams'], cfg['contrastive'])}
-    for r in read_history(run / 'history.jsonl'):
-        start = r['samples'] - r['samples'] // (r['epoch'] + 1)          # samples seen before this epoch
-        points = [(start + (i + 1) * every * cfg['bs'], p) for i, p in enumerate(r.get('trace', []))] or [(r['samples'], r)]
-        for n, p in points:
-            for k, (ns, vs) in curves.items():
-                if k in p: ns.append(n); vs.append(p[k])
-    return curves

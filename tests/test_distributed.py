@@ -3,6 +3,7 @@ NT-Xent's negatives are gathered; fastai's distrib_ctx runs the real pre-trainin
 import pytest
 import torch
 import dualhand.distributed as D
+import dualhand.training as T
 
 torch.set_num_threads(1)   # a shared CPU: one thread per process is the fastest and the least noisy
 
@@ -28,8 +29,8 @@ def test_fastai_distrib_ctx_pretrain_two_processes():
 def test_single_process_is_unchanged():
     class Learn: loss_func = object()
     learn = Learn()
-    with D.distributed(learn) as l: assert l is learn and l.loss_func is Learn.loss_func
+    with T.distributed(learn) as l: assert l is learn and l.loss_func is Learn.loss_func
     with pytest.raises(ValueError, match="'global' or 'local'"):
-        with D.distributed(learn, negatives='all'): pass
+        with T.distributed(learn, negatives='all'): pass
     z = torch.randn(4, 3)
-    assert D.gather_batch(z) is z and not D.is_distributed()
+    assert T.gather_batch(z) is z and not T.is_distributed()
