@@ -26,7 +26,7 @@ def attention_weights(f_d:torch.Tensor, # depth features (B,C,h,w), any memory f
 class DepthAttention(nn.Module):
     "Att(f^D) of Eq. 1: self-attended depth features, and weights for the RGB features (detached if `stop_grad`)"
     def __init__(self, stop_grad:bool=True, # Supp. D: no gradient from the fused RGB branch into the weights
-                 eps:float=1e-6, # added to the spatial-mean norm before dividing (feature units)
+                 eps:float=1e-6, # added to every clamped inner product (feature units squared): guards the denominator
                 ):
         super().__init__()
         self.stop_grad, self.eps = stop_grad, eps

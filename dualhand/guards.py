@@ -42,7 +42,7 @@ def check_output(path,               # the output file or folder
                  kind='file',        # 'file' or 'dir'
                  resume=False,       # (kind='dir') continue what is in the folder
                  marker=(),          # (kind='dir') file names that mean the folder is already in use
-                ) -> Path:
+                ) -> Path:           # `path`, checked
     "`path` as a Path if the command may write it; otherwise a DualHandError naming `what` and the path"
     if kind not in ('file', 'dir'): raise ValueError(f"check_output: kind must be 'file' or 'dir', got {kind!r}")
     if path is None or str(path) == '': raise DualHandError(f"{what}: an output path is needed")
@@ -66,10 +66,10 @@ def check_output(path,               # the output file or folder
     return path
 
 # %% ../nbs/00a_guards.ipynb #a0c1e2de
-def read_checkpoint(path,                     # a file written by `save_checkpoint` (or a plain state dict)
+def read_checkpoint(path,                     # a file written by `torch.save`: a run's last.pth, or a plain state dict
                     what='--checkpoint',      # the flag or role, for messages
                     need_model=True,          # it must be a dict with 'model'
-                   ) -> dict:
+                   ) -> dict:                # the checkpoint: 'model', 'config', ...
     "The loaded checkpoint dict, or a DualHandError / FileNotFoundError naming `what` and the file"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{what} {path}: no such file (expected a last.pth written by "
@@ -86,8 +86,10 @@ def read_checkpoint(path,                     # a file written by `save_checkpoi
 # %% ../nbs/00a_guards.ipynb #a0c1e2f1
 def load_weights(module,                 # the network
                  state:dict,             # its state dict, from a checkpoint
-                 what='--checkpoint', path='', # the flag and the file, for messages
-                 net='this network'):    # what the network is, for messages
+                 what='--checkpoint',    # the flag or role, for messages
+                 path='',                # the checkpoint file, for messages
+                 net='this network',     # what the network is, for messages
+                ) -> torch.nn.Module:   # `module`, with the weights loaded
     "`module.load_state_dict(state)`, or a DualHandError saying what does not fit"
     try: res = module.load_state_dict(state, strict=False)
     except RuntimeError as e:
@@ -102,7 +104,8 @@ def load_weights(module,                 # the network
 
 # %% ../nbs/00a_guards.ipynb #a0c1e2e0
 def check_device(device,          # None (the default device), a string or a torch.device
-                 what='--device'):
+                 what='--device', # the flag or role, for messages
+                ) -> torch.device: # the device, or None
     "`torch.device(device)` if this machine has it (None stays None), else a DualHandError naming `what`"
     if device is None: return None
     try: d = torch.device(device)
@@ -124,7 +127,10 @@ def _bounds(lo, hi, multiple):
          f"a multiple of {multiple}" if multiple else '']
     return ', '.join(x for x in s if x)
 
-def int_arg(lo=None, hi=None, multiple=None):
+def int_arg(lo=None,       # smallest allowed value (None: no bound)
+            hi=None,       # largest allowed value (None: no bound)
+            multiple=None, # the value must be a multiple of this (None: any)
+           ) -> callable:  # str -> int, for argparse's `type`
     "An argparse `type`: an integer in [lo, hi] (and a multiple of `multiple`)"
     import argparse
     def parse(v):
@@ -136,7 +142,10 @@ def int_arg(lo=None, hi=None, multiple=None):
     parse.__name__ = 'int'
     return parse
 
-def float_arg(lo=None, hi=None, lo_open=False):
+def float_arg(lo=None,       # smallest allowed value (None: no bound)
+              hi=None,       # largest allowed value (None: no bound)
+              lo_open=False, # exclude `lo` itself
+             ) -> callable:  # str -> float, for argparse's `type`
     "An argparse `type`: a finite float in [lo, hi] ((lo, hi] with `lo_open`)"
     import argparse
     def parse(v):
@@ -163,7 +172,7 @@ def check_config(saved:dict,       # the checkpoint's configuration
                  path='',          # the checkpoint, for messages
                  ignore=(),        # keys that may differ
                  paths=(),         # keys holding file paths: compared after resolving them
-                ):
+                ) -> None:        # raises DualHandError on a difference
     "Nothing if `saved` and `requested` agree on every key (less `ignore`), else a DualHandError naming them"
     saved = saved or {}
     keys = sorted(set(saved) | set(requested))
