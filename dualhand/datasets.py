@@ -27,7 +27,9 @@ __all__ = ['MARGIN', 'BONE_MM', 'STB_SK_K', 'STB_BB_K', 'STB_SK_ROTVEC', 'STB_SK
 _MODES = {'rgb': 'RGB', 'gray': 'L', 'unchanged': None}
 _EXIF_ORIENTATION = 0x0112
 
-def _to_8bit(im, what):
+def _to_8bit(im,   # an open PIL image
+              what, # its name, for messages
+             ):
     "16-bit grey ('I;16*', or 'I' within 0..65535) scaled to 8-bit 'L' (v * 255 / 65535, rounded); 'F' refused"
     if im.mode.startswith('I'):
         a = np.array(im).astype(np.int64)
@@ -82,7 +84,9 @@ def read_image(path,               # a PNG or JPEG file
     except Exception as e:
         raise DualHandError(f"{what} {path} could not be decoded (expected a PNG or JPEG image): {e}") from None
 
-def _save_png16(a, path):
+def _save_png16(a,    # uint16 array (H,W) or (H,W,3)
+                path, # PNG file to write (folders are created)
+               ):
     "Write a uint16 array (H,W) or (H,W,3) as a 16-bit PNG (which Pillow cannot write in colour)"
     import struct, zlib
     a = np.asarray(a, dtype='>u2'); H, W = a.shape[:2]
@@ -115,7 +119,11 @@ def crop_matrix(box, # (cx, cy, side) crop box in image pixels
     return S_resize @ T_crop
 
 # %% ../nbs/03_datasets.ipynb #eda5afd8
-def _sample_grid(img, box, n, mode):
+def _sample_grid(img,  # (C,H,W) image
+                 box,  # (cx, cy, side) in image pixels
+                 n,    # output side in samples
+                 mode, # grid_sample's 'bilinear' or 'nearest'
+                ):
     "Sample `img` (C,H,W) at the n x n pixel centres of `box`; zeros outside the image"
     C, H, W = img.shape
     cx, cy, s = [float(b) for b in box]
@@ -164,20 +172,26 @@ def mirror_sample(sample, # cropped sample dict: 'rgb' (3,S,S), 'uv' (J,2) px, '
         if k in sample: out[k] = sample[k].flip(-1)
     return out
 
-# %% ../nbs/03_datasets.ipynb #e7097552
-def _need(path, what):
+# %% ../nbs/03_datasets.ipynb #5ad156cc
+def _need(path, # file or folder that must exist
+          what, # its name, for the message
+         ):
     "`path` if it exists, else a FileNotFoundError naming it"
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{what} not found: {path}")
     return path
 
-def _load_json(path, what):
+def _load_json(path, # JSON file
+               what, # its name, for messages
+              ):
     "The parsed JSON file `path` (`what` names it in errors)"
     try: return json.loads(_need(path, what).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{what} {path} is not valid JSON: {e}") from None
 
-def _load_pickle(path, what):
+def _load_pickle(path, # pickle file
+                 what, # its name, for messages
+                ):
     "The unpickled file `path`, Python 2 pickles included (`what` names it in errors)"
     data = _need(path, what).read_bytes()
     try:
@@ -185,7 +199,11 @@ def _load_pickle(path, what):
         except UnicodeDecodeError: return pickle.loads(data, encoding='latin1')   # pickles written by Python 2
     except Exception as e: raise ValueError(f"{what} {path} could not be unpickled: {e}") from None
 
-def _field(entry, key, path, i):
+def _field(entry, # one sample's annotation (a dict)
+           key,   # the field wanted
+           path,  # the annotation file, for the message
+           i,     # the sample's name, for the message
+          ):
     "entry[key], with a ValueError naming the file and the sample when it is missing"
     try: return entry[key]
     except (KeyError, TypeError, IndexError):
@@ -209,7 +227,11 @@ def _stack(values,       # one annotation per sample
     _check_finite(out, path, what, labels)
     return out
 
-def _check_finite(a, path, what, labels=None):
+def _check_finite(a,           # (N,...) annotations
+                  path,        # the file they come from, for the message
+                  what,        # the field's name, for the message
+                  labels=None, # the samples' names (default 0..N-1)
+                 ):
     "Nothing if every value of `a` (N,...) is finite, else a ValueError naming the file and the first bad sample"
     bad = ~np.isfinite(a.reshape(len(a), -1)).all(1)
     if bad.any():
@@ -217,7 +239,7 @@ def _check_finite(a, path, what, labels=None):
         i = list(labels)[i] if labels is not None else i
         raise ValueError(f"{path}: {what} of sample {i} has NaN or inf values (expected finite keypoints)")
 
-# %% ../nbs/03_datasets.ipynb #daaca322
+# %% ../nbs/03_datasets.ipynb #792bac20
 MARGIN = 0.25   # a joint may lie this fraction of the image's larger side outside the image (cut-off fingers)
 BONE_MM = (10., 100.)   # plausible length of the middle finger's MCP->PIP bone (joints 9->10), mm
 
@@ -242,7 +264,7 @@ def geometry_problems(uv,            # (N,J,2) 2D joints in image pixels
                    f"{H}x{W} image" if len(far) else None)
     return out
 
-# %% ../nbs/03_datasets.ipynb #fbea3514
+# %% ../nbs/03_datasets.ipynb #eb0c63f2
 def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
                 path,        # the file the joints were read from, for the message
                 unit,        # the unit the file should hold, for the message
@@ -254,7 +276,7 @@ def check_units(xyz_mm,      # (N,J,3) joints after conversion to mm
         raise DualHandError(f"{path}: read as {unit}, the median middle-finger MCP->PIP bone is {bone:.4g} mm, expected "
                             f"{BONE_MM[0]:g}-{BONE_MM[1]:g} mm: the file must hold {unit}")
 
-# %% ../nbs/03_datasets.ipynb #4ac38d15
+# %% ../nbs/03_datasets.ipynb #217b9555
 class HandDataset(Dataset):
     "Base of the readers: subclasses load annotations in `__init__` and implement `full(i)`; `[i]` is the crop"
     layout = ''        # the expected folder layout, for error messages
@@ -275,7 +297,7 @@ class HandDataset(Dataset):
 
     def __repr__(self): return f"{type(self).__name__}({str(self.root)!r}, {self.split!r}): {len(self)} samples"
 
-# %% ../nbs/03_datasets.ipynb #840c11dd
+# %% ../nbs/03_datasets.ipynb #3d047641
 @patch
 def _keep(self:HandDataset,
           problems, # one per sample: None, or what is wrong (from `geometry_problems`)
@@ -293,7 +315,7 @@ def _keep(self:HandDataset,
                       f"geometry in {path} (first: sample {labels[bad[0]]}: {problems[bad[0]]})")
     return np.array([n for n, p in enumerate(problems) if not p], dtype=np.int64)
 
-# %% ../nbs/03_datasets.ipynb #08b2e534
+# %% ../nbs/03_datasets.ipynb #2b08e0bd
 @patch
 def full(self:HandDataset,
          i, # sample index, 0 <= i < len(self)
@@ -357,6 +379,7 @@ class RHD(HandDataset):
 
     def full(self, i, # sample index, 0 <= i < len(self)
             ):
+        "Sample `i` on the full image: RGB, depth, the kept hand's mask and joints, `left` if that hand is the left"
         k = self.ids[i]
         rgb = read_image(self.dir / 'color' / f'{k:05d}.png', what='RHD colour image', hw=self.image_hw)
         hw = rgb.shape[-2:]
@@ -401,6 +424,7 @@ class FreiHAND(HandDataset):
 
     def full(self, i, # sample index, 0 <= i < len(self)
             ):
+        "Image `i` (hand i mod n, version i div n) on the full image, with the hand's mask where the split has masks"
         v, a = divmod(i, len(self.hands))
         a = int(self.hands[a])
         rgb = read_image(self.root / self.name / 'rgb' / f'{a + v * self.n_hands:08d}.jpg', what='FreiHAND image',
@@ -483,24 +507,29 @@ class STB(HandDataset):
 
     def __len__(self): return len(self.items)
 
-    def seq_dir(self, seq:str, # sequence name, e.g. 'B1Counting'
-               ):
-        "The folder of sequence `seq`: `root/seq`, else `root/images/seq` (the unpacked download's layout); None if neither"
-        if self._dirs.get(seq) is None:
-            self._dirs[seq] = next((d for d in (self.root / seq, self.root / 'images' / seq) if d.is_dir()), None)
-        return self._dirs[seq]
+# %% ../nbs/03_datasets.ipynb #603a3dca
+@patch
+def seq_dir(self:STB, seq:str, # sequence name, e.g. 'B1Counting'
+           ):
+    "The folder of sequence `seq`: `root/seq`, else `root/images/seq` (the unpacked download's layout); None if neither"
+    if self._dirs.get(seq) is None:
+        self._dirs[seq] = next((d for d in (self.root / seq, self.root / 'images' / seq) if d.is_dir()), None)
+    return self._dirs[seq]
 
-    def full(self, i, # sample index, 0 <= i < len(self)
-            ):
-        seq, f = self.items[i]
-        name = f"{'SK_color' if self.camera == 'SK' else 'BB_left'}_{f}.png"
-        d = self.seq_dir(seq)
-        if d is None: raise FileNotFoundError(f"STB image not found: {self.root / seq / name}, nor "
-                                              f"{self.root / 'images' / seq / name} (expected {self.layout})")
-        rgb = read_image(d / name, what='STB image', hw=self.image_hw)
-        xyz = self.xyz[i]
-        return dict(rgb=rgb, uv=project(xyz, self.K), xyz=xyz, K=self.K.clone(), vis=torch.ones(21, dtype=torch.bool),
-                    left=True)
+# %% ../nbs/03_datasets.ipynb #36ab1c01
+@patch
+def full(self:STB, i, # sample index, 0 <= i < len(self)
+        ):
+    "Frame `i` on the full image of the chosen camera: a left hand"
+    seq, f = self.items[i]
+    name = f"{'SK_color' if self.camera == 'SK' else 'BB_left'}_{f}.png"
+    d = self.seq_dir(seq)
+    if d is None: raise FileNotFoundError(f"STB image not found: {self.root / seq / name}, nor "
+                                          f"{self.root / 'images' / seq / name} (expected {self.layout})")
+    rgb = read_image(d / name, what='STB image', hw=self.image_hw)
+    xyz = self.xyz[i]
+    return dict(rgb=rgb, uv=project(xyz, self.K), xyz=xyz, K=self.K.clone(), vis=torch.ones(21, dtype=torch.bool),
+                left=True)
 
 # %% ../nbs/03_datasets.ipynb #4b2fb96e
 UNITS_TO_MM = {'mm': 1., 'cm': 10., 'm': 1000.}
@@ -572,6 +601,7 @@ class H3D(HandDataset):
 
     def full(self, i, # sample index, 0 <= i < len(self)
             ):
+        "Entry `i` on its pre-cropped image"
         rgb = read_image(self.root / self.names[i], what='H3D image')
         return dict(rgb=rgb, uv=torch.from_numpy(self.uv[i]), xyz=torch.from_numpy(self.xyz[i]),
                     K=torch.from_numpy(self.K[i]), vis=torch.ones(21, dtype=torch.bool), left=False)
@@ -642,17 +672,20 @@ class MVHand(HandDataset):
 
     def __len__(self): return len(self.items)
 
-    def full(self, i, # sample index, 0 <= i < len(self)
-            ):
-        seq, f, v = self.items[i]
-        d = self.root / seq
-        rgb = read_image(d / 'rgb' / f'{f:05d}_{v}.jpg', what='MVHand colour image', hw=self.image_hw)
-        hw, xyz, K = rgb.shape[-2:], self.xyz[i], self.Ks[v].clone()
-        s = dict(rgb=rgb, uv=project(xyz, K), xyz=xyz, K=K, vis=torch.ones(21, dtype=torch.bool), left=False)
-        if self.has_depth:
-            s['depth'] = mvhand_depth(read_image(d / 'depth' / f'{f:05d}_{v}.png', 'unchanged', 'MVHand depth image',
-                                                 (3, 4), hw))
-        if self.has_mask:
-            m = read_image(d / 'mask' / f'{f:05d}_{v}.jpg', 'gray', 'MVHand mask', hw=hw)
-            s['mask'] = (m > 127).to(torch.uint8)
-        return s
+# %% ../nbs/03_datasets.ipynb #b88c9ede
+@patch
+def full(self:MVHand, i, # sample index, 0 <= i < len(self)
+        ):
+    "View v of frame f (sample `i`) on the full image, with depth and mask where the sequence has them"
+    seq, f, v = self.items[i]
+    d = self.root / seq
+    rgb = read_image(d / 'rgb' / f'{f:05d}_{v}.jpg', what='MVHand colour image', hw=self.image_hw)
+    hw, xyz, K = rgb.shape[-2:], self.xyz[i], self.Ks[v].clone()
+    s = dict(rgb=rgb, uv=project(xyz, K), xyz=xyz, K=K, vis=torch.ones(21, dtype=torch.bool), left=False)
+    if self.has_depth:
+        s['depth'] = mvhand_depth(read_image(d / 'depth' / f'{f:05d}_{v}.png', 'unchanged', 'MVHand depth image',
+                                             (3, 4), hw))
+    if self.has_mask:
+        m = read_image(d / 'mask' / f'{f:05d}_{v}.jpg', 'gray', 'MVHand mask', hw=hw)
+        s['mask'] = (m > 127).to(torch.uint8)
+    return s
