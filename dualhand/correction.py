@@ -16,7 +16,8 @@ __all__ = ['clamp_angle', 'template_lengths', 'correct_pose', 'correct_25d']
 # %% ../nbs/20_correction.ipynb #33fae120
 def clamp_angle(x, # angles in radians
                 lo, # start of the valid arc in radians, lo <= hi, in (-pi, pi]
-                hi): # end of the valid arc in radians, in (-pi, pi]
+                hi, # end of the valid arc in radians, in (-pi, pi]
+               ) -> torch.Tensor: # angles in [lo, hi], radians, shape of `x`
     "Angles `x` projected onto the arc [`lo`, `hi`]: outside it, to the nearer end going round the circle"
     lo, hi = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (lo, hi))
     d_hi = torch.remainder(x - hi, 2*math.pi)    # how far past `hi`, turning the positive way
@@ -28,7 +29,8 @@ def clamp_angle(x, # angles in radians
 def template_lengths(template_bones=None, # finger bone lengths (..., 15) or (..., 5, 3) mm, default `TEMPLATE_BONES`
                      template_palm=None,  # wrist + base joints (..., 6, 3) mm, default `TEMPLATE_PALM`
                      device=None, # torch device of the result; None: the default
-                     dtype=torch.float32): # dtype of the result
+                     dtype=torch.float32, # dtype of the result
+                    ) -> tuple: # palm-bone lengths (..., 5), finger-bone lengths (..., 5, 3), mm
     "Palm-bone lengths (..., 5) and finger-bone lengths (..., 5, 3) of the template, in mm"
     bones = torch.as_tensor(TEMPLATE_BONES if template_bones is None else template_bones, device=device, dtype=dtype)
     if bones.shape[-2:] != (5, 3):
@@ -72,7 +74,8 @@ def correct_pose(xyz, # predicted joints (..., 21, 3), mm, any device; float16/b
                  template_bones=None, # finger bone lengths (..., 15) or (..., 5, 3) mm, default `TEMPLATE_BONES`
                  scale=None, # None: `hand_scale(xyz)`; 'bones': fit from all bones; or mm (...,)
                  follow='joints', # 'joints': aim each bone at the predicted child (Supp. C); 'angles': clamp joint angles
-                 template_palm=None): # wrist + base joints (..., 6, 3) mm, default `TEMPLATE_PALM`
+                 template_palm=None, # wrist + base joints (..., 6, 3) mm, default `TEMPLATE_PALM`
+                ) -> torch.Tensor: # (..., 21, 3) corrected joints, mm, dtype of `xyz`
     "Pose correction rho (Supp. C): the template registered to `xyz` root to leaf, every joint angle in its limits"
     if xyz.shape[-2:] != (21, 3):
         raise ValueError(f"correct_pose: `xyz` must have shape (..., 21, 3), got {tuple(xyz.shape)}")
@@ -133,7 +136,8 @@ def correct_25d(uv, # (..., 21, 2) pixels
                 K,  # (..., 3, 3) intrinsics of `uv`
                 root_z=None, # (...,) root depth in mm; None: from the scale (Iqbal et al.'s quadratic)
                 scale=None,  # (...,) the 2.5D scale s in mm (required)
-                **kwargs):   # passed to `correct_pose` (e.g. `follow`)
+                **kwargs,    # passed to `correct_pose` (e.g. `follow`)
+               ) -> tuple:   # corrected `uv` (..., 21, 2) px, `zr` (..., 21)
     "rho for a 2.5D pose: (`uv`, `zr`) of the corrected pose, through `from_25d` and back"
     if scale is None: raise ValueError("correct_25d: `scale` (the 2.5D scale s in mm) is required")
     scale = torch.as_tensor(scale, dtype=uv.dtype, device=uv.device)

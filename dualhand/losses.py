@@ -23,7 +23,7 @@ def _out_hw(out_size):
 
 def make_targets(batch:dict, # collated batch: 'uv','xyz','K','vis'; optional 'depth' (mm), 'mask'
                  out_size, # decoder output size: int or (h, w)
-                ) -> dict:
+                ) -> dict: # 'uv','zr','vis','xyz','K','scale','root_z'; 'mask','depth' (B,1,h,w) when the batch has them
     "Loss / metric targets of a batch: 2.5D pose, and mask and normalised depth at the decoder's resolution"
     for k in ('uv', 'xyz', 'K'):
         if k not in batch: raise KeyError(f"make_targets: the batch has no '{k}' (keys: {sorted(batch)})")
@@ -119,7 +119,7 @@ def nt_xent(z:torch.Tensor, # (B,D) anchors
             z_plus:torch.Tensor, # (B,D) their positives
             tau:float=0.5, # temperature
             reduction:str='sum', # 'sum' (the paper) or 'mean' over the B anchors
-           ) -> torch.Tensor:
+           ) -> torch.Tensor: # scalar
     "NT-Xent as Eq. 3: positives not in the denominator, anchors from `z` only"
     if z.ndim != 2 or z.shape != z_plus.shape:
         raise ValueError(f"nt_xent: z and z_plus must both be (B,D), got {tuple(z.shape)} and {tuple(z_plus.shape)}")
@@ -164,7 +164,7 @@ def contrastive_loss(out:dict, # model output with 'z_R','z_R+','z_D','z_D+' (an
 
 def l1_feature_alignment(f_r, # RGB feature map (B,C,h,w), or a list of them (one per encoder stage)
                          f_d, # depth feature map(s) of the same shapes
-                        ) -> torch.Tensor:
+                        ) -> torch.Tensor: # scalar
     "l1 alignment of RGB and depth feature maps [37] (Table 3): mean |f_r - f_d|, summed over stages"
     if isinstance(f_r, torch.Tensor): f_r, f_d = [f_r], [f_d]
     if len(f_r) != len(f_d): raise ValueError(f"l1_feature_alignment: {len(f_r)} RGB maps but {len(f_d)} depth maps")

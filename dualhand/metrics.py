@@ -212,13 +212,16 @@ class PCK2D(HandMetric):
                  stride:float=4., # input pixels per output pixel
                 ):
         super().__init__(); self.frac, self.img_size, self.stride = frac, img_size, stride
-    def stats(self, y, t):
+    def stats(self,
+              y:dict, # decoder dict of a batch
+              t:dict, # make_targets dict of the batch
+             ) -> torch.Tensor: # (B,k) per-sample statistics
         "(B,2): joints within the threshold and joints counted, per sample"
         th = pck_threshold(_img_size(y, self.img_size, self.stride), self.frac)
         vis = _vis(t.get('vis'), y['uv'])
         ok = ((y['uv'] - t['uv']).norm(dim=-1) <= th) & vis
         return torch.stack([ok.sum(1), vis.sum(1)], 1)
-    def finish(self, s):
+    def finish(self, s:torch.Tensor): # (k,) statistics summed over the epoch
         "Fraction of the counted joints within the threshold"
         return (s[0] / s[1]).item() if s[1] > 0 else math.nan
     @property
@@ -226,12 +229,15 @@ class PCK2D(HandMetric):
 
 class EPE3D(HandMetric):
     "Mean 3D end-point error (mm), 2.5D protocol (true root depth and scale)"
-    def stats(self, y, t):
+    def stats(self,
+              y:dict, # decoder dict of a batch
+              t:dict, # make_targets dict of the batch
+             ) -> torch.Tensor: # (B,k) per-sample statistics
         "(B,2): summed joint errors (mm) and joints counted, per sample"
         p3, t3 = keypoints_3d(y, t)
         v = self._v3(t, p3) & finite_rows(p3)[:, None]             # over the finite predictions
         return torch.stack([torch.where(v, joint_errors_3d(p3, t3), 0.).sum(1), v.sum(1)], 1)
-    def finish(self, s):
+    def finish(self, s:torch.Tensor): # (k,) statistics summed over the epoch
         "Mean error (mm) over the counted joints"
         return (s[0] / s[1]).item() if s[1] > 0 else math.nan
     @property
@@ -239,7 +245,10 @@ class EPE3D(HandMetric):
 
 class PAEPE3D(EPE3D):
     "Mean 3D end-point error (mm) after Procrustes alignment"
-    def stats(self, y, t):
+    def stats(self,
+              y:dict, # decoder dict of a batch
+              t:dict, # make_targets dict of the batch
+             ) -> torch.Tensor: # (B,k) per-sample statistics
         "(B,2): summed Procrustes-aligned joint errors (mm) and joints counted, per sample"
         p3, t3 = keypoints_3d(y, t)
         ok = finite_rows(p3)
@@ -258,7 +267,10 @@ class AUC3D(HandMetric):
                  use_vis:bool=True, # over visible joints only
                 ):
         super().__init__(use_vis); self.lo, self.hi, self.th = lo, hi, auc_thresholds(lo, hi, step)
-    def stats(self, y, t):
+    def stats(self,
+              y:dict, # decoder dict of a batch
+              t:dict, # make_targets dict of the batch
+             ) -> torch.Tensor: # (B,k) per-sample statistics
         "(B,T+2): histogram of joint errors on the T thresholds (last bin: beyond all), then joints counted"
         p3, t3 = keypoints_3d(y, t)
         v = self._v3(t, p3)
@@ -267,7 +279,7 @@ class AUC3D(HandMetric):
         idx = torch.bucketize(e, th)                # first threshold >= error: counted from there on
         hist = torch.zeros(len(e), len(th) + 1, device=e.device).scatter_add_(1, idx, v.float())
         return torch.cat([hist, v.sum(1, keepdim=True).float()], 1)
-    def finish(self, s):
+    def finish(self, s:torch.Tensor): # (k,) statistics summed over the epoch
         "AUC of the PCK curve rebuilt from the summed histogram"
         if s[-1] == 0: return math.nan
         return auc(s[:len(self.th)].cumsum(0) / s[-1], self.lo, self.hi).item()

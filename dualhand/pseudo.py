@@ -23,7 +23,8 @@ NOMINAL_SCALE = 44.   # mm, the template's middle MCP -> PIP bone: the scale 2.5
 
 def template_bones20(scale, # (...,) the hand scale s in mm
                      device=None, # torch device of the result; None: the default
-                     dtype=torch.float64): # dtype of the result
+                     dtype=torch.float64, # dtype of the result
+                    ) -> torch.Tensor: # (..., 20) bone lengths, mm, in `BONES` order
     "Template lengths (..., 20) of the 20 `BONES` (mm), scaled so that the middle MCP -> PIP bone is `scale`"
     pl, bl = template_lengths(device=device, dtype=dtype)
     s = torch.as_tensor(scale, device=device, dtype=dtype)
@@ -43,7 +44,8 @@ def root_depth_bones(uv, # (..., 21, 2) pixels
                      scale, # (...,) or a number: the hand scale s (mm) to lift at
                      n_grid:int=96, # grid points between span[0] * Z0 and span[1] * Z0 (log-spaced)
                      span=(1/32, 2.), # search interval as multiples of the weak-perspective guess Z0
-                     newton:int=6): # Newton steps after the grid
+                     newton:int=6, # Newton steps after the grid
+                    ) -> torch.Tensor: # (...,) root depth, mm, dtype of `uv`
     "Root depth Z (...,) in mm whose lifted bones best match the template's 20 bone lengths (scaled to `scale`)"
     dt, dev = uv.dtype, uv.device
     uv, zr, K = uv.double(), zr.double(), K.double()
@@ -75,7 +77,8 @@ def rho_25d(uv, # (..., 21, 2) pixels
             K,  # (..., 3, 3) intrinsics of `uv` (the crop's)
             scale=NOMINAL_SCALE, # nominal hand scale (mm) to lift at: does not change the result
             root:str='bones', # root depth: 'bones' (`root_depth_bones`) or 'quadratic' (Iqbal et al., `root_depth`)
-            **kwargs): # passed to `correct_pose` (e.g. `follow`)
+            **kwargs, # passed to `correct_pose` (e.g. `follow`)
+           ) -> tuple: # corrected `uv` (..., 21, 2) px, `zr` (..., 21)
     "rho of a 2.5D pose with no ground truth: (`uv`, `zr`) of the corrected pose"
     if isinstance(scale, (int, float)) and not scale > 0:
         raise ValueError(f"rho_25d: `scale` must be a positive length in mm, got {scale}")
@@ -110,7 +113,8 @@ def pseudo_label(p_R:dict, # first pass (RGB stream): 'uv' (B,21,2) input-crop p
                  K, # (B,3,3) or (3,3) intrinsics of the crop
                  scale=NOMINAL_SCALE, # nominal hand scale (mm) for rho's lift: does not change the result
                  root:str='bones', # how rho finds the root depth (see `rho_25d`)
-                 **kwargs): # passed to `correct_pose`
+                 **kwargs, # passed to `correct_pose`
+                ) -> tuple: # r: 'uv' (B,21,2), 'zr' (B,21); the four poses: 'uv' (4,B,21,2), 'zr' (4,B,21)
     "Eq. 8: r = (p_R + rho(p_R) + p_F + rho(p_F)) / 4, and the four poses (stacked on a new first axis)"
     uvR, zrR = _pose_of(p_R, 'p_R')
     B = uvR.shape[0]
@@ -167,7 +171,7 @@ def pseudo_label_loss(preds, # decoder dict, streams dict ('y_R','y_F','y_D') or
                       w_uv:float=1., # weight of the 2D (uv) part of l
                       w_z:float=1., # weight of the depth (zr) part of l
                       joints:str='sum', # l summed over the joints, as in M (Eq. 2)
-                     ) -> torch.Tensor:
+                     ) -> torch.Tensor: # scalar
     "Eq. 9: sum over the predictions p of mean_b 1(C_b <= eps) * l(p_b, r_b); exactly 0 when nothing is confident"
     if confident is None:
         if 'confident' not in r: raise KeyError("pseudo_label_loss: give `confident`, or an `r` from `pseudo_targets`")
@@ -187,7 +191,7 @@ def pseudo_label_loss(preds, # decoder dict, streams dict ('y_R','y_F','y_D') or
 # %% ../nbs/21_pseudo.ipynb #f11816c8
 def two_pass(model, # a `DualHandNet`
              rgb:torch.Tensor, # (B,3,S,S) float in [0,1], or uint8
-            ) -> dict:
+            ) -> dict: # decoder dicts 'y_R', 'y_F', 'y_D'
     "Algorithm 1 lines 9-10: y_R = model(rgb); y_F, y_D from (rgb, d_R) with d_R detached and upsampled to S"
     if not rgb.is_floating_point(): rgb = rgb.float() / 255
     y_R = model(rgb)
@@ -212,7 +216,8 @@ def pseudo_label_errors(model, # a `DualHandNet` (or whatever `predict` takes)
                         w_uv:float=1., # weight of the 2D (uv) part of l inside C
                         w_z:float=1., # weight of the depth (zr) part of l inside C
                         device=None, # default: the model's
-                        **kwargs) -> dict: # passed to `pseudo_label`
+                        **kwargs, # passed to `pseudo_label`
+                       ) -> dict: # (N,) tensors 'C', 'err2d', 'err3d', 'err2d_R', 'err3d_R'
     "Per-sample C and true errors (2D px, 3D mm) of the pseudo-labels r and of p_R over a labelled loader (on the CPU)"
     predict = predict or _model_poses
     if device is None:
@@ -241,7 +246,8 @@ def pseudo_label_errors(model, # a `DualHandNet` (or whatever `predict` takes)
     return {k: torch.cat(v).cpu() for k, v in out.items()}
 
 def confidence_table(errs:dict, # from `pseudo_label_errors`
-                     eps_grid=(0.5, 0.75, 1., 1.5, 2., 3., 4., 6.)): # thresholds (unit of `confidence`)
+                     eps_grid=(0.5, 0.75, 1., 1.5, 2., 3., 4., 6.), # thresholds (unit of `confidence`)
+                    ) -> 'pd.DataFrame': # one row per threshold
     "Per threshold: fraction and number of confident samples, mean true errors of confident and of all pseudo-labels"
     import pandas as pd
     C = errs['C']
@@ -258,6 +264,7 @@ def confidence_table(errs:dict, # from `pseudo_label_errors`
 def confidence_study(model, # a `DualHandNet` (or whatever `predict` takes)
                      dl, # iterable of collated labelled batches (see `pseudo_label_errors`)
                      eps_grid=(0.5, 0.75, 1., 1.5, 2., 3., 4., 6.), # thresholds (unit of `confidence`)
-                     **kwargs): # passed to `pseudo_label_errors` (predict, stride, w_uv, w_z, device, ...)
+                     **kwargs, # passed to `pseudo_label_errors` (predict, stride, w_uv, w_z, device, ...)
+                    ) -> 'pd.DataFrame': # one row per threshold (`confidence_table`)
     "Table of eps, fraction confident, true 2D (px) / 3D (mm) error of confident pseudo-labels (and of p_R), and of all"
     return confidence_table(pseudo_label_errors(model, dl, **kwargs), eps_grid)
