@@ -286,16 +286,16 @@ def _args_demo(s):
     s.add_argument('--device', default=None); s.add_argument('--workers', type=int_arg(0), default=0)
     s.add_argument('--threads', type=int_arg(1), default=None)
     s.add_argument('--stages', nargs='+', default=None, metavar='STAGE',
-                   help="stages of dualhand.finetune.STAGES to run (default: baseline ours +L_l +L_d; 'all': every row "
+                   help="stages of dualhand.demo.STAGES to run (default: baseline ours +L_l +L_d; 'all': every row "
                         "of Tables 3-4 and the control L_s)")
 
 @command('demo', _args_demo)
 def cmd_demo(a):
     "The whole method on SynthHands (CPU presets): baseline, pre-training, + L_l, + L_d; prints and saves the table"
-    from dualhand.finetune import run_demo
+    from dualhand.demo import run_demo
     a.device = check_device(a.device)
     _threads(a)
-    from dualhand.finetune import DEMO_STAGES, ABLATION_STAGES
+    from dualhand.demo import DEMO_STAGES, ABLATION_STAGES
     stages = DEMO_STAGES if not a.stages else ABLATION_STAGES if a.stages == ['all'] else tuple(a.stages)
     res, table = run_demo(a.out, a.seed, a.quick, quiet=not a.verbose, device=a.device, num_workers=a.workers, stages=stages)
     print(table)

@@ -14,7 +14,7 @@ from dualhand.predict import HandPoseEstimator, hand_finding_benchmark, paste_ha
 from dualhand.datasets import crop_box
 from dualhand.datasets import mirror_sample
 from dualhand.data import get_dataset
-from dualhand.finetune import DEMO_SYNTH
+from dualhand.demo import DEMO_SYNTH
 
 def sides(est, n, split):
     "'auto' side accuracy on right hands and their mirror images; 2D error of the mirrored hands with hand='left' / 'right'"
