@@ -112,7 +112,7 @@ class FinetuneStep(nn.Module):
         "Load a plain network's `state_dict` into the network"
         return self.net.load_state_dict(state_dict, strict, assign)
 
-# %% ../nbs/22_finetune.ipynb #3c87dd35
+# %% ../nbs/22_finetune.ipynb #cfe4c7c8
 class FinetuneLoss:
     "Eq. 11: L_s (synthetic half) + lambda_sd * L_d (Eq. 10) + lambda_l * L_l (Eq. 9), the last terms in `.terms`"
     def __init__(self, lambda_sd:float=0.2, # weight of L_d (the paper's lambda_f)
@@ -134,48 +134,57 @@ class FinetuneLoss:
     @property
     def needs_real(self): return self.use_ll or self.use_ld
 
-    def distill(self, y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
-               ) -> torch.Tensor: # scalar L_d
-        "Eq. 10 on the real streams `y`: M(y_R, y_F), the teacher y_F detached"
-        return multimodal_loss(y['y_R'], as_target(y['y_F']), **self.m_kw)
-
-    def pseudo(self, y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
-               K:torch.Tensor, # (B,3,3) crop intrinsics of the real images
-              ) -> tuple: # (scalar L_l, pseudo-label dict)
-        "Eq. 9 on the real streams `y` with crop intrinsics `K`: (L_l, pseudo-labels r of Eq. 8 with 'C', 'confident')"
-        r = pseudo_targets(y['y_R'], y['y_F'], K, self.eps, **self.l_kw)
-        return pseudo_label_loss(y, r, **self.l_kw), r
-
-    def __call__(self, out, # decoder dict (validation) or `finetune_forward`'s streams dict
-                 target, # synthetic targets: 'uv' (B,21,2), 'zr' (B,21), 'depth', ...
-                 real=None): # {'K': (B_r,3,3)} of the real images, or None
-        "Eq. 11's total loss (its terms in `.terms`); M(y_R) alone for RGB-only validation"
-        if 'uv' in out:                                                       # RGB-only validation: M(y_R)
-            m = multimodal_loss(out, target, **self.m_kw)
-            self.terms = {'M_R': m.detach(), 'L_s': m.detach(), 'total': m.detach()}
-            return m
-        total = l_s = self.supervised(out['src'], target)                     # Eq. 6
-        terms = {k: v for k, v in self.supervised.terms.items() if k.startswith('M_')}
-        if self.needs_real and 'tgt' not in out:
-            raise KeyError("FinetuneLoss: L_d / L_l need the real streams: run the model on (x_s, d_s, x_r)")
-        if self.use_ld:
-            terms['L_d'] = self.distill(out['tgt'])                           # Eq. 10
-            total = total + self.lambda_sd * terms['L_d']
-        if self.use_ll:
-            if real is None or 'K' not in real: raise KeyError("FinetuneLoss: L_l needs the real crops' intrinsics: loss(out, target, {'K': K})")
-            terms['L_l'], r = self.pseudo(out['tgt'], real['K'])               # Eqs. 8-9
-            terms['confident'] = r['confident'].float().mean()
-            total = total + self.lambda_l * terms['L_l']                       # Eq. 11
-        terms['L_s'], terms['total'] = l_s, total
-        self.terms = {k: v.detach() for k, v in terms.items()}
-        return total
-
     def names(self):
         "Names of the terms to log"
         return ['M_R', 'M_D', 'M_F', 'L_s'] + ['L_d'] * self.use_ld + ['L_l', 'confident'] * self.use_ll
 
     def __repr__(self):
         return f"FinetuneLoss(lambda_sd={self.lambda_sd}, lambda_l={self.lambda_l}, use_ll={self.use_ll}, use_ld={self.use_ld}, eps={self.eps})"
+
+# %% ../nbs/22_finetune.ipynb #788f247b
+@patch
+def distill(self:FinetuneLoss,
+            y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
+           ) -> torch.Tensor: # scalar L_d
+    "Eq. 10 on the real streams `y`: M(y_R, y_F), the teacher y_F detached"
+    return multimodal_loss(y['y_R'], as_target(y['y_F']), **self.m_kw)
+
+# %% ../nbs/22_finetune.ipynb #a6f50a12
+@patch
+def pseudo(self:FinetuneLoss,
+           y:dict, # real streams {y_R, y_D, y_F} (decoder dicts)
+           K:torch.Tensor, # (B,3,3) crop intrinsics of the real images
+          ) -> tuple: # (scalar L_l, pseudo-label dict)
+    "Eq. 9 on the real streams `y` with crop intrinsics `K`: (L_l, pseudo-labels r of Eq. 8 with 'C', 'confident')"
+    r = pseudo_targets(y['y_R'], y['y_F'], K, self.eps, **self.l_kw)
+    return pseudo_label_loss(y, r, **self.l_kw), r
+
+# %% ../nbs/22_finetune.ipynb #a03cfa8f
+@patch
+def __call__(self:FinetuneLoss,
+             out, # decoder dict (validation) or `finetune_forward`'s streams dict
+             target, # synthetic targets: 'uv' (B,21,2), 'zr' (B,21), 'depth', ...
+             real=None): # {'K': (B_r,3,3)} of the real images, or None
+    "Eq. 11's total loss (its terms in `.terms`); M(y_R) alone for RGB-only validation"
+    if 'uv' in out:                                                       # RGB-only validation: M(y_R)
+        m = multimodal_loss(out, target, **self.m_kw)
+        self.terms = {'M_R': m.detach(), 'L_s': m.detach(), 'total': m.detach()}
+        return m
+    total = l_s = self.supervised(out['src'], target)                     # Eq. 6
+    terms = {k: v for k, v in self.supervised.terms.items() if k.startswith('M_')}
+    if self.needs_real and 'tgt' not in out:
+        raise KeyError("FinetuneLoss: L_d / L_l need the real streams: run the model on (x_s, d_s, x_r)")
+    if self.use_ld:
+        terms['L_d'] = self.distill(out['tgt'])                           # Eq. 10
+        total = total + self.lambda_sd * terms['L_d']
+    if self.use_ll:
+        if real is None or 'K' not in real: raise KeyError("FinetuneLoss: L_l needs the real crops' intrinsics: loss(out, target, {'K': K})")
+        terms['L_l'], r = self.pseudo(out['tgt'], real['K'])               # Eqs. 8-9
+        terms['confident'] = r['confident'].float().mean()
+        total = total + self.lambda_l * terms['L_l']                       # Eq. 11
+    terms['L_s'], terms['total'] = l_s, total
+    self.terms = {k: v.detach() for k, v in terms.items()}
+    return total
 
 # %% ../nbs/22_finetune.ipynb #bbc08bfb
 class SelfDistillFinetune(Callback):
