@@ -87,7 +87,7 @@ def demo_table(results:dict, # {stage name: results dict of run_pretrain / run_f
 
 # %% ../nbs/32_demo.ipynb #c250d661
 def check_stages(stages, # names of `STAGES`, in the order they will run
-                ) -> tuple:
+                ) -> tuple: # `stages`, checked
     "`stages` as a tuple, after checking that they exist and that each starts from a stage before it"
     unknown = [s for s in stages if s not in STAGES]
     if unknown: raise ValueError(f"run_demo: unknown stages {unknown} (known: {list(STAGES)})")
@@ -173,7 +173,8 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
 def run_ablation(out='runs/ablation', # one folder per seed: out/seed0, out/seed1, ...
                  seeds=(0, 1, 2), # the seeds, one `run_demo` each
                  stages=ABLATION_STAGES, # names of `STAGES` to run, in order
-                 **kwargs) -> dict: # passed to `run_demo` (quick, quiet, device, num_workers)
+                 **kwargs, # passed to `run_demo` (quick, quiet, device, num_workers)
+                ) -> dict: # {stage: {seed: results}}
     "`run_demo` with `stages` for each seed (finished stages are read back); returns {stage: {seed: results}}"
     res = {}
     for s in seeds:
@@ -213,7 +214,7 @@ def ablation_summary(res:dict, # {stage: {seed: results}} (`run_ablation`, `read
                      metrics=('pck2d', 'epe3d', 'auc_20_50'), # keys of the test results to summarise
                      stages=None, # the rows, in this order (default: every stage of `res`)
                      reference:str=None, # a stage: also each metric's change from it, seed by seed ('d_epe3d', ...)
-                    ): # pandas DataFrame, one row per stage
+                    ) -> 'pandas.DataFrame': # one row per stage: label, seeds, each metric and its '_std'
     "DataFrame: a row per stage, mean and standard deviation over the seeds of each metric on `test` (and of its change)"
     import pandas as pd
     missing = [s for s in tuple(stages or ()) + ((reference,) if reference else ()) if s not in res]

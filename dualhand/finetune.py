@@ -44,7 +44,8 @@ FT_ROWS = {   # Table 4's last rows: '+L_l' = pseudo-labels, '+L_d' = pseudo-lab
 
 def row_name(use_ll, # the pseudo-label loss L_l (Eq. 9) is on
              use_ld, # the self-distillation loss L_d (Eq. 10) is on
-             real_bn=False): # the real images go through the network even if no loss uses them
+             real_bn=False, # the real images go through the network even if no loss uses them
+            ) -> str: # a key of `FT_ROWS` ('L_d only' for L_d without L_l)
     "The Table 4 name of the switches (the real images are in the forward whenever a loss uses them)"
     if not (use_ll or use_ld): return 'real_BN' if real_bn else 'L_s'
     return {(True, False): '+L_l', (True, True): '+L_d', (False, True): 'L_d only'}[bool(use_ll), bool(use_ld)]
@@ -53,7 +54,8 @@ def finetune_config(preset='cpu', # a key of `FT_PRESETS`: 'paper' or 'cpu'
                     use_ll=True, # use the pseudo-label loss L_l (Eq. 9)
                     use_ld=True, # use the self-distillation loss L_d (Eq. 10)
                     real_bn=False, # the real images go through the network (its batch statistics) even if no loss uses them
-                    **overrides): # replacements of configuration keys (lr, epochs, bs, lambda_sd, ...)
+                    **overrides, # replacements of configuration keys (lr, epochs, bs, lambda_sd, ...)
+                   ) -> dict: # the configuration, its numbers checked
     "The fine-tuning configuration of a preset and the Eq. 11 switches, with `overrides`"
     if preset not in FT_PRESETS: raise ValueError(f"preset must be one of {list(FT_PRESETS)}, got {preset!r}")
     cfg = dict(FT_PRESETS[preset], preset=preset, use_ll=bool(use_ll), use_ld=bool(use_ld),
@@ -79,7 +81,7 @@ def finetune_forward(net:DualHandNet, # the network
                      x_s:torch.Tensor, # (B_s,3,S,S) synthetic RGB in [0,1]
                      d_s:torch.Tensor, # (B_s,1,S,S) its true depth, normalised (`normalize_depth`)
                      x_r:torch.Tensor=None, # (B_r,3,S,S) real RGB in [0,1], or None (synthetic supervision only)
-                    ) -> dict:
+                    ) -> dict: # {'src': streams, 'tgt': streams, 'd_R': (B_r,1,S,S)}; 'src' only without x_r
     "Streams {'src': {y_R, y_D, y_F}, 'tgt': {y_R, y_D, y_F}, 'd_R'} of a mixed batch (Algorithm 1 lines 9-10): d_R, then one E_D and one E_R call"
     n, B = x_s.shape[0], x_s.shape[0] + (0 if x_r is None else x_r.shape[0])
     x, d = (x_s, d_s) if x_r is None else (torch.cat([x_s, x_r]), torch.cat([d_s, real_depth(net, x_r)]))
@@ -97,13 +99,15 @@ class FinetuneStep(nn.Module):
         self.net = net
     @property
     def stride(self): return self.net.stride
-    def forward(self, *xb): # (rgb,) (B,3,S,S), or (x_s, d_s, x_r) as in `finetune_forward`
+    def forward(self, *xb, # (rgb,) (B,3,S,S), or (x_s, d_s, x_r) as in `finetune_forward`
+               ) -> dict: # a decoder dict, or `finetune_forward`'s streams dict
         "`net(rgb)` (a decoder dict) for one input, `finetune_forward`'s streams dict for three"
         if len(xb) == 1: return self.net(xb[0])                # validation, inference: RGB only
         return finetune_forward(self.net, *xb)
     # checkpoints hold the plain network's weights: they load into a DualHandNet
     def state_dict(self, *args, # passed to `nn.Module.state_dict` of the network
-                   **kwargs): # passed to `nn.Module.state_dict` of the network
+                   **kwargs, # passed to `nn.Module.state_dict` of the network
+                  ) -> dict: # the `DualHandNet` state dict
         "The plain network's state dict"
         return self.net.state_dict(*args, **kwargs)
     def load_state_dict(self, state_dict, # a `DualHandNet` state dict
@@ -134,7 +138,7 @@ class FinetuneLoss:
     @property
     def needs_real(self): return self.use_ll or self.use_ld
 
-    def names(self):
+    def names(self) -> list: # 'M_R', 'M_D', 'M_F', 'L_s', then the switched-on terms
         "Names of the terms to log"
         return ['M_R', 'M_D', 'M_F', 'L_s'] + ['L_d'] * self.use_ld + ['L_l', 'confident'] * self.use_ll
 
@@ -164,7 +168,8 @@ def pseudo(self:FinetuneLoss,
 def __call__(self:FinetuneLoss,
              out, # decoder dict (validation) or `finetune_forward`'s streams dict
              target, # synthetic targets: 'uv' (B,21,2), 'zr' (B,21), 'depth', ...
-             real=None): # {'K': (B_r,3,3)} of the real images, or None
+             real=None, # {'K': (B_r,3,3)} of the real images, or None
+            ) -> torch.Tensor: # scalar loss
     "Eq. 11's total loss (its terms in `.terms`); M(y_R) alone for RGB-only validation"
     if 'uv' in out:                                                       # RGB-only validation: M(y_R)
         m = multimodal_loss(out, target, **self.m_kw)
@@ -199,10 +204,12 @@ class SelfDistillFinetune(Callback):
         self.last = None   # the last training batch's inputs and outputs (references), for `show`
 
     def before_train(self):
+        "Tell the `Paired` training set the epoch (new synthetic partners)"
         ds = getattr(self.dls.train, 'dataset', None)
         if hasattr(ds, 'epoch'): ds.epoch = self.epoch          # `Paired`: new synthetic partners each epoch
 
     def before_batch(self):
+        "A mixed batch -> model inputs (x_s, d_s, x_r) and targets; the RGB image alone in validation"
         if not self.training:
             b = float_batch(self.xb[0])
             self.learn.xb, self.learn.yb = (b['rgb'],), (make_targets(b, b['rgb'].shape[-1] // 4),)
@@ -221,6 +228,7 @@ class SelfDistillFinetune(Callback):
         self.last.update(x_r=self.xb[2], K=self.yb[1]['K'])
 
     def after_pred(self):
+        "Keep the step's streams and d_R for `show`"
         if self.training: self.last['out'] = to_detach(self.pred, cpu=False, gather=False)   # the step's streams and d_R
 
 # %% ../nbs/22_finetune.ipynb #a7c31e51
@@ -228,7 +236,7 @@ class SelfDistillFinetune(Callback):
 def show(self:SelfDistillFinetune,
          n:int=4, # rows: real images of the last training batch, each with its synthetic partner
          size:float=1.5, # inches per panel
-        ):
+        ) -> 'matplotlib.figure.Figure': # n rows of 5 panels (2 without real images)
     "Draw the last training batch as the step saw it: x_r, d_R, the pseudo-label r with C; the synthetic x_s and d_s"
     import matplotlib.pyplot as plt
     from dualhand.draw import show_hand
@@ -264,7 +272,8 @@ MODEL_KEYS = ('arch', 'size', 'decoder_width', 'stop_grad', 'pretrained')
 
 def model_from_checkpoint(path, # a `.pth` checkpoint of `run_pretrain` or `run_finetune`
                           device='cpu', # torch device of the network
-                          what='checkpoint'): # what to call the file in error messages
+                          what='checkpoint', # what to call the file in error messages
+                         ) -> tuple: # (DualHandNet, configuration dict)
     "(DualHandNet with the weights of checkpoint `path`, its configuration dict)"
     path = Path(path)
     state = read_checkpoint(path, what)
@@ -285,7 +294,8 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
                      path='runs/finetune', # the Learner's folder (checkpoints, logs)
                      model_config:dict=None, # architecture keys of the pre-training config (arch, size, ...)
                      cbs=None, # extra callbacks
-                     **overrides) -> Learner: # replacements of `finetune_config` keys
+                     **overrides, # replacements of `finetune_config` keys
+                    ) -> Learner: # with `.config`, the run's configuration
     "A fastai Learner that fine-tunes `net` with Eq. 11 (Table 4 row '+L_l' or '+L_d')"
     cfg = finetune_config(preset, use_ll, use_ld, **overrides)
     mc = {k: v for k, v in (model_config or {}).items() if k in MODEL_KEYS}
@@ -323,7 +333,8 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
                  cbs=None, # extra callbacks
                  overwrite=False, # replace a previous run in `path` (else it must be resumed)
                  valid=None, # labelled target dataset evaluated after every epoch (default: the first of `tests`)
-                 **overrides): # replacements of `finetune_config` keys
+                 **overrides, # replacements of `finetune_config` keys
+                ) -> tuple: # (Learner, {test name: metrics, 'config', 'history', ...})
     "Fine-tune the network of `checkpoint` with Eq. 11, evaluate on `tests`; returns (learn, results)"
     from dualhand.data import finetune_dls
     path, checkpoint = Path(path), Path(checkpoint)
