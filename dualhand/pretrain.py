@@ -17,7 +17,7 @@ from fastai.torch_core import rank_distrib
 from fastcore.basics import patch
 from .hand import normalize_depth
 from .augment import random_geometry, texture_rgb, texture_depth
-from .synth import draw_skeleton
+from .draw import draw_pose
 from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
@@ -165,7 +165,7 @@ def show(self:DualModalPretrain,
             im = v[i].detach().float().cpu()
             if im.shape[0] == 1: ax.imshow(im[0], cmap='viridis', vmin=-1, vmax=1)   # normalised depth, 1 = background
             else: ax.imshow(im.permute(1, 2, 0).clamp(0, 1))
-            if uv is not None: draw_skeleton(ax, uv[i], None if vis is None else vis[i], lw=1, ms=4)
+            if uv is not None: draw_pose(ax, uv[i], None if vis is None else vis[i], lw=1, ms=4)
             if name == 'x': name += ' = G(sample)' if geom[i] else ' = sample'
             if name == 'd': name += ' of G(sample)' if geom[i] else ' of sample'
             ax.set_title(name, fontsize=7); ax.set_axis_off()
