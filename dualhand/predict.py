@@ -37,7 +37,8 @@ class RGBPoseNet(nn.Module):
     outputs = ('uv', 'zr', 'confidence', 'mask', 'depth')
     def __init__(self, arch:str='resnet18',         # backbone of E_R, as in the checkpoint
                  decoder_width:int=256,             # channels of D's deconvolutions, as in the checkpoint
-                 n_joints:int=NUM_JOINTS):
+                 n_joints:int=NUM_JOINTS,           # joints J of the heads
+                ):
         super().__init__()
         self.enc_rgb = ResNetEncoder(arch, 3)
         self.decoder = PoseDecoder(self.enc_rgb.channels[-1], decoder_width, n_joints)
@@ -50,7 +51,8 @@ class RGBPoseNet(nn.Module):
         y = self.decoder(DualHandNet.encode_rgb(self, rgb), self.stride)
         return y['uv'], y['zr'], joint_confidence(y['heatmaps']), y['mask'].sigmoid(), y['depth']
 
-def rgb_state(state:dict) -> dict:
+def rgb_state(state:dict, # a `DualHandNet` state dict
+             ) -> dict:    # its E_R and D entries
     "The entries of a `DualHandNet` state dict that the RGB path uses (E_R and D)"
     return {k: v for k, v in state.items() if k.split('.')[0] in ('enc_rgb', 'decoder')}
 
@@ -114,7 +116,8 @@ def as_image(x,              # a path, a PIL image, a numpy array (H,W[,C]) or a
 CROP_PAD = 1.5   # the training crops' margin: side = 1.5 x the larger extent of the hand
 
 def as_box(box,          # (cx, cy, side) crop box, or (x0, y0, x1, y1) tight hand box, image pixels
-           what='box'):
+           what='box', # how to name it in errors
+          ):
     "A crop box (cx, cy, side) as float64 (3,)"
     b = torch.as_tensor(box, dtype=torch.float64).flatten()
     if len(b) == 4: b = crop_box(b.view(2, 2), pad=CROP_PAD)
@@ -152,13 +155,16 @@ class HandPoseEstimator:
         net, cfg = load_rgb_net(path)
         return cls(net, int(cfg['size']), device, config=cfg, **kwargs)
 
-    def save(self, path, half:bool=True) -> Path:
+    def save(self, path,           # output file (.pth)
+             half:bool=True,       # store the weights in float16
+            ) -> Path:
         "A compact inference checkpoint of this estimator's network (`save_rgb_net`)"
         return save_rgb_net(self.net, {**self.config, 'size': self.size}, path, half)
 
     def __repr__(self): return f"HandPoseEstimator({self.net.arch}, size={self.size}, device={self.device})"
 
-    def run(self, crops:torch.Tensor) -> dict: # (N,3,S,S) float in [0,1]
+    def run(self, crops:torch.Tensor, # (N,3,S,S) float in [0,1]
+           ) -> dict:                 # float32 CPU tensors, keyed by `RGBPoseNet.outputs`
         "The network's outputs on a batch of crops, as a dict of float32 CPU tensors"
         outs = []
         with torch.inference_mode(), torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
@@ -170,7 +176,8 @@ class HandPoseEstimator:
 from fastcore.basics import patch
 
 @patch
-def crops(self:HandPoseEstimator, pairs:list) -> dict: # [(image uint8 (3,H,W), box (3,)), ...]
+def crops(self:HandPoseEstimator, pairs:list, # [(image uint8 (3,H,W), box (3,)), ...]
+         ) -> dict:
     "Outputs on the crops of (image, box) pairs: 'uv' in each image's pixels, 'box', and the hand 'score'"
     if not pairs: raise ValueError("crops: no (image, box) pairs")
     x = torch.stack([warp_crop(img, b, self.size) for img, b in pairs]) / 255
@@ -237,8 +244,10 @@ FINDER = dict(fractions=(1., .5, .3),  # window sides / the image's longer side
               tol=.05,                 # stop when no box moves more than this fraction of its side
               min_score=.06)           # hand score below which no hand is found
 
-def search_windows(h:int, w:int,          # image height and width
-                   fractions=(1., .5, .3), overlap=.5,
+def search_windows(h:int,                 # image height (px)
+                   w:int,                 # image width (px)
+                   fractions=(1., .5, .3), # window sides / the image's longer side
+                   overlap=.5,            # of neighbouring windows, fraction of the side
                   ) -> torch.Tensor:      # (N,3) boxes (cx, cy, side)
     "Square windows tiling an h x w image, sides `fractions` x its longer side, neighbours overlapping by `overlap`"
     L, out = max(h, w), []
@@ -252,7 +261,9 @@ def search_windows(h:int, w:int,          # image height and width
 def mask_box(mask:torch.Tensor, # (1,h,w) hand-mask probability over the crop `box`
              box,               # the crop (cx, cy, side), image px
              size:int,          # crop side S (the mask is at S/h per cell)
-             threshold=.4, pad=1.8):
+             threshold=.4,      # mask probability of a hand pixel
+             pad=1.8,           # new side / the mask's larger extent
+            ):
     "The next crop box: the mask's bounding box in image px, squared and grown `pad` times (None if no hand pixel)"
     ys, xs = torch.nonzero(mask[0] > threshold, as_tuple=True)
     if len(xs) < 2: return None
@@ -261,7 +272,9 @@ def mask_box(mask:torch.Tensor, # (1,h,w) hand-mask probability over the crop `b
     lo, hi = to_image_px(corners, box, size)
     return torch.cat([(lo + hi) / 2, (pad * (hi - lo).max())[None]])
 
-def box_iou(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor: # (...,3) boxes (cx, cy, side) each
+def box_iou(a:torch.Tensor, # (...,3) boxes (cx, cy, side)
+            b:torch.Tensor, # (...,3) boxes, broadcast with `a`
+           ) -> torch.Tensor: # (...) IoU in [0,1]
     "Intersection over union of square boxes"
     lo = torch.maximum(a[..., :2] - a[..., 2:] / 2, b[..., :2] - b[..., 2:] / 2)
     hi = torch.minimum(a[..., :2] + a[..., 2:] / 2, b[..., :2] + b[..., 2:] / 2)
@@ -300,7 +313,9 @@ def finder(self:HandPoseEstimator) -> dict:
 HAND_SCALE_MM = float(hand_scale(template_pose()))   # the template hand's scale bone (mm): the default hand size
 HANDS = ('right', 'left', 'auto')
 
-def default_K(h:int, w:int) -> torch.Tensor: # image height and width -> (3,3) float64
+def default_K(h:int, # image height (px)
+              w:int, # image width (px)
+             ) -> torch.Tensor: # (3,3) float64
     "Intrinsics when none are given: focal length = the longer side (53 deg field of view), principal point at the centre"
     f = float(max(h, w))
     return torch.tensor([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]], dtype=torch.float64)
@@ -322,7 +337,8 @@ class HandPose:
     scale: float = None                  # the hand scale used for 3D (mm)
     side_scores: dict = None             # hand='auto': the hand score of each side
 
-    def to_json(self, nd:int=2) -> dict:
+    def to_json(self, nd:int=2, # decimals kept
+               ) -> dict:
         "A JSON-ready record (lists of rounded floats; no maps)"
         r = lambda t: None if t is None else np.round(torch.as_tensor(t, dtype=torch.float64).numpy(), nd).tolist()
         out = dict(found=self.found, hand=self.hand, score=round(self.score, 4), box=r(self.box))
@@ -452,9 +468,15 @@ class OneEuroFilter:
         self.x = self.dx = self.t = None
 
     @staticmethod
-    def alpha(cutoff, dt): return 1 / (1 + 1 / (2 * math.pi * cutoff * dt))
+    def alpha(cutoff, # Hz
+              dt,     # seconds since the last value
+             ) -> float:
+        "The smoothing factor of an exponential filter with this cutoff"
+        return 1 / (1 + 1 / (2 * math.pi * cutoff * dt))
 
-    def __call__(self, x, t:float) -> torch.Tensor: # x: any tensor, t: its time in seconds
+    def __call__(self, x,  # any tensor: the signal's value
+                 t:float, # its time (s)
+                ) -> torch.Tensor:
         "The filtered value of `x` at time `t`"
         x = torch.as_tensor(x, dtype=torch.float64)
         if self.x is None:
@@ -470,7 +492,9 @@ class OneEuroFilter:
 # %% ../nbs/31_predict.ipynb #da3f5a39
 @patch
 def track(self:HandPoseEstimator, frames,    # an iterable of frames (anything `as_image` takes)
-          hand:str='right', K=None, scale=None, # as in `predict`
+          hand:str='right',                     # 'right', 'left' or 'auto', as in `predict`
+          K=None,                               # (3,3) intrinsics in px, as in `predict` (None: `default_K`)
+          scale=None,                           # the hand's scale in mm, as in `predict` (None: the template's)
           fps:float=30.,                        # frame rate (the filter's clock)
           smooth:OneEuroFilter|None=None,       # a filter for the joints (copied for uv and xyz); None: raw
          ):                                     # yields (frame uint8 (3,H,W), HandPose)
@@ -490,7 +514,8 @@ def track(self:HandPoseEstimator, frames,    # an iterable of frames (anything `
 # %% ../nbs/31_predict.ipynb #1c8ac3ea
 class VideoReader:
     "The frames of a video file as uint8 tensors (3,H,W), with its frame rate"
-    def __init__(self, path):
+    def __init__(self, path, # a video file
+                ):
         import av
         self.path = Path(path)
         if not self.path.is_file(): raise FileNotFoundError(f"video not found: {self.path}")
@@ -516,8 +541,13 @@ class VideoReader:
 
 class VideoWriter:
     "Write uint8 frames (anything `as_image` takes) to an H.264 MP4 file"
-    def __init__(self, path, fps:float=30.): self.path, self.fps, self.c, self.s = Path(path), fps, None, None
-    def write(self, frame):
+    def __init__(self, path,       # output .mp4 file
+                 fps:float=30.,    # frame rate
+                ):
+        self.path, self.fps, self.c, self.s = Path(path), fps, None, None
+    def write(self, frame, # anything `as_image` takes
+             ):
+        "Encode one frame (odd sizes padded by a pixel)"
         import av
         from fractions import Fraction
         a = as_image(frame).permute(1, 2, 0).numpy()
@@ -528,6 +558,7 @@ class VideoWriter:
         a = np.pad(a, ((0, self.s.height - a.shape[0]), (0, self.s.width - a.shape[1]), (0, 0)))
         for p in self.s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format='rgb24')): self.c.mux(p)
     def close(self):
+        "Flush the encoder and close the file"
         if self.c is None: return
         for p in self.s.encode(): self.c.mux(p)
         self.c.close(); self.c = None
@@ -550,7 +581,8 @@ def camera_frames(device:str='/dev/video0', # the camera: '/dev/video0' (Linux),
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_SUFFIXES = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v')
 
-def list_inputs(inputs) -> list: # paths of image / video files or of folders
+def list_inputs(inputs, # paths of image / video files or of folders
+               ) -> list:
     "The image and video files of `inputs`, folders expanded (name order); one output name per file"
     files = []
     for p in map(Path, [inputs] if isinstance(inputs, (str, Path)) else inputs):
@@ -570,7 +602,10 @@ def list_inputs(inputs) -> list: # paths of image / video files or of folders
 def predict_files(est:HandPoseEstimator, # the predictor
                   inputs,                # image / video files or folders
                   out,                   # output folder
-                  hand='right', box=None, K=None, scale=None, # as in `HandPoseEstimator.predict` (one box for all)
+                  hand='right',          # 'right', 'left' or 'auto', as in `HandPoseEstimator.predict`
+                  box=None,              # one crop or tight box for every input (None: find the hand)
+                  K=None,                # (3,3) intrinsics in px (None: `default_K`)
+                  scale=None,            # the hand's scale in mm (None: the template's)
                   smooth:OneEuroFilter|None=OneEuroFilter(), # filter of video joints (None: raw)
                   overwrite:bool=False,  # replace an earlier run's outputs in `out`
                   progress:bool=True,    # show progress bars
@@ -606,7 +641,8 @@ def predict_files(est:HandPoseEstimator, # the predictor
 # %% ../nbs/31_predict.ipynb #e7df1229
 def export_onnx(est:HandPoseEstimator, # the predictor whose network to export
                 path,                  # output .onnx file
-                opset:int=17) -> Path:
+                opset:int=17,          # ONNX opset version
+               ) -> Path:
     "The RGB-only network as an ONNX graph with a dynamic batch size (checked with onnx's checker)"
     try: import onnx
     except ImportError: raise DualHandError("ONNX export needs the onnx package: pip install onnx onnxruntime") from None
@@ -637,7 +673,10 @@ def _joint_errors(uvs, uv, boxes) -> torch.Tensor: # (N,21,2) predictions, (N,21
     "2D joint distances / the true box's side (N,21)"
     return (torch.as_tensor(uvs, dtype=torch.float64) - uv).norm(dim=-1) / boxes[:, 2:]
 
-def mean_pose_in_box(split:str='train', n:int=512, **synth) -> torch.Tensor: # (21,2)
+def mean_pose_in_box(split:str='train', # SynthHands 'real' split
+                     n:int=512,          # samples averaged
+                     **synth,            # SynthHands options (views, severity)
+                    ) -> torch.Tensor:  # (21,2)
     "The mean 2D pose of a SynthHands 'real' split in the frame of its crop boxes: (uv - centre) / side"
     from dualhand.data import get_dataset
     uv = get_dataset('synth-real', split, size=128, n=n, **synth).render_batch(range(n))['uv'].double()
