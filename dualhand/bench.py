@@ -481,7 +481,7 @@ def add_bench_parser(subparsers): # `argparse` sub-parsers (`ArgumentParser.add_
     s.set_defaults(fn=cmd_bench)
     return s
 
-def cmd_bench(a):
+def cmd_bench(a): # arguments of `dualhand bench`, parsed by `add_bench_parser`'s sub-parser
     "Time pre-training and fine-tuning steps, a naive reference step and the data pipeline; print a table, save JSON"
     if a.threads: torch.set_num_threads(a.threads)
     over = dict(arch=a.arch, size=a.size, bs=a.bs, ft_bs=a.ft_bs, decoder_width=a.decoder_width, iters=a.iters,

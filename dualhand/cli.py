@@ -76,7 +76,7 @@ def _args_samples(s):
     s.add_argument('--overwrite', action='store_true', help="replace existing pictures")
 
 @command('samples', _args_samples)
-def cmd_samples(a):
+def cmd_samples(a): # arguments of `dualhand samples`, parsed by `parser()`
     "Render a grid of SynthHands samples of both domains with their labels and save it"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -103,7 +103,7 @@ def _args_prepare(s):
                    help="real datasets: a sample with impossible geometry is an error, or is skipped (and counted)")
 
 @command('prepare', _args_prepare)
-def cmd_prepare(a):
+def cmd_prepare(a): # arguments of `dualhand prepare`, parsed by `parser()`
     "Write the crop cache of a dataset split"
     from dualhand.data import get_dataset, write_cache
     check_output(a.out, [a.data_root], a.overwrite, '--out', 'dir', resume=True)   # before reading the dataset
@@ -162,7 +162,7 @@ def _args_pretrain(s):
     _synth_args(s); _run_args(s, 'runs/pretrain')
 
 @command('pretrain', _args_pretrain)
-def cmd_pretrain(a):
+def cmd_pretrain(a): # arguments of `dualhand pretrain`, parsed by `parser()`
     "Pre-train one row of Tables 3-4 and evaluate on the test splits"
     from dualhand.data import get_dataset
     from dualhand.pretrain import PRESETS, pretrain_config, run_pretrain
@@ -201,7 +201,7 @@ def _freihand_root(a):
     return roots[0]
 
 @command('evaluate', _args_evaluate)
-def cmd_evaluate(a):
+def cmd_evaluate(a): # arguments of `dualhand evaluate`, parsed by `parser()`
     "Evaluate a checkpoint on labelled test splits"
     from fastai.torch_core import default_device
     from dualhand.finetune import model_from_checkpoint
@@ -259,7 +259,7 @@ def _checkpoint_config(path):
     return read_checkpoint(path, '--checkpoint').get('config') or {}
 
 @command('finetune', _args_finetune)
-def cmd_finetune(a):
+def cmd_finetune(a): # arguments of `dualhand finetune`, parsed by `parser()`
     "Fine-tune a pre-trained checkpoint with pseudo-labels and self-distillation (Eq. 11), evaluate on the test splits"
     from dualhand.data import get_dataset
     from dualhand.finetune import FT_PRESETS, FT_ROWS, run_finetune
@@ -290,7 +290,7 @@ def _args_demo(s):
                         "of Tables 3-4 and the control L_s)")
 
 @command('demo', _args_demo)
-def cmd_demo(a):
+def cmd_demo(a): # arguments of `dualhand demo`, parsed by `parser()`
     "The whole method on SynthHands (CPU presets): baseline, pre-training, + L_l, + L_d; prints and saves the table"
     from dualhand.demo import run_demo
     a.device = check_device(a.device)
@@ -322,7 +322,7 @@ def _args_predict(s):
     s.add_argument('--quiet', action='store_true', help="no progress bars")
 
 @command('predict', _args_predict)
-def cmd_predict(a):
+def cmd_predict(a): # arguments of `dualhand predict`, parsed by `parser()`
     "3D hand pose on images, folders and videos: annotated copies and one JSON line per image or frame"
     from dualhand.predict import HandPoseEstimator, OneEuroFilter, predict_files, list_inputs
     check_output(a.out, list_inputs(a.inputs) + [a.checkpoint], a.overwrite, '--out', 'dir', marker=('predictions.jsonl',))
@@ -344,7 +344,7 @@ def _args_export(s):
     s.add_argument('--overwrite', action='store_true', help="replace existing output files")
 
 @command('export', _args_export)
-def cmd_export(a):
+def cmd_export(a): # arguments of `dualhand export`, parsed by `parser()`
     "Export the test-time network: ONNX for other runtimes, or a compact checkpoint for `dualhand predict`"
     from dualhand.predict import HandPoseEstimator, export_onnx, onnx_parity
     if not (a.onnx or a.pth): raise DualHandError("export: give --onnx FILE and/or --pth FILE")
@@ -368,7 +368,7 @@ def parser():
         args(s)
         s.set_defaults(fn=fn)
     from dualhand.bench import add_bench_parser
-    add_bench_parser(sub)                      # `dualhand bench`: the speed benchmark (nbs/50_bench)
+    add_bench_parser(sub)                      # `dualhand bench`: the speed benchmark (chapter 50)
     return p
 
 def main(argv=None): # command-line arguments (list of str); None: sys.argv[1:]

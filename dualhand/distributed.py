@@ -108,7 +108,7 @@ def _fit_worker(rank, world_size, port, path, n, bs, size):
     _init_gloo(rank, world_size, port)
     dls = source_dls(SynthHands(n, 'synthetic', 0, size), SynthHands(4, 'real', 1, size), bs=bs, seed=0, device='cpu')
     learn = pretrain_learner(dls, 'cpu', 'ours', path=Path(path) / 'run', size=size, decoder_width=16)
-    learn.remove_cb(Checkpoint)       # until `save_checkpoint` unwraps DDP and writes from rank 0 only
+    learn.remove_cb(Checkpoint)       # the check needs no checkpoint files
     from fastai.callback.core import Callback
     seen = []
     class Seen(Callback):                                         # the samples each process trains on
