@@ -287,7 +287,7 @@ def _args_demo(s):
     s.add_argument('--threads', type=int_arg(1), default=None)
     s.add_argument('--stages', nargs='+', default=None, metavar='STAGE',
                    help="stages of dualhand.demo.STAGES to run (default: baseline ours +L_l +L_d; 'all': every row "
-                        "of Tables 3-4 and the control L_s)")
+                        "of Tables 3-4 and the controls L_s and real_BN)")
 
 @command('demo', _args_demo)
 def cmd_demo(a): # arguments of `dualhand demo`, parsed by `parser()`
