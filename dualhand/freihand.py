@@ -35,7 +35,8 @@ def read_freihand_scale(root, # FreiHAND_pub_v2 folder holding evaluation_scale.
 
 def write_fake_freihand_eval(root, # folder to create
                              n:int=2, # evaluation (and training) hands
-                             seed:int=0):
+                             seed:int=0, # seed of the fake poses and images
+                            )->Path: # `root`
     "`write_fake_freihand` plus evaluation_scale.json: every file FreiHAND's evaluation protocol reads, in its format"
     root = write_fake_freihand(root, n, seed)
     xyz = np.asarray(json.loads((root / 'evaluation_xyz.json').read_text()))
@@ -137,11 +138,13 @@ def freihand_thresholds()->torch.Tensor: # (100,) float64, mm
     "FreiHAND's PCK thresholds: 100 evenly spaced from 0 to 50 mm"
     return torch.linspace(0., 50., 100, dtype=torch.float64)
 
-def freihand_pck(errors:torch.Tensor)->torch.Tensor: # (100,) fraction of `errors` (any shape, mm) <= each threshold
+def freihand_pck(errors:torch.Tensor, # errors of any shape, mm
+                )->torch.Tensor:      # (100,) fraction of `errors` <= each threshold
     "FreiHAND's 3D PCK curve"
     return (errors.double().flatten()[:, None] <= freihand_thresholds().to(errors.device)).double().mean(0)
 
-def freihand_auc(errors:torch.Tensor)->torch.Tensor: # scalar in [0, 1]
+def freihand_auc(errors:torch.Tensor, # errors of any shape, mm
+                )->torch.Tensor:      # scalar in [0, 1]
     "Area under FreiHAND's PCK curve over 0-50 mm (trapezoid rule), divided by 50 mm"
     th = freihand_thresholds().to(errors.device)
     return torch.trapezoid(freihand_pck(errors), th) / (th[-1] - th[0])
@@ -167,7 +170,7 @@ def predict_freihand(model, # a DualHandNet (or any module: rgb (B,3,S,S) in [0,
                      scale:torch.Tensor|None=None, # (N,) bone 9->10 in mm; default `read_freihand_scale(ds.root)`
                      bs:int=16, # images per forward pass
                      device=None, # default: the model's
-                     num_workers:int=0,
+                     num_workers:int=0, # loader worker processes
                     )->torch.Tensor: # (N,21,3) camera-frame joints, mm, float64, on the CPU
     "The model's absolute 3D joints for every sample of `ds`, in order"
     scale = read_freihand_scale(ds.root) if scale is None else torch.as_tensor(scale, dtype=torch.float64)
@@ -189,7 +192,9 @@ def freihand_submission(model, # a DualHandNet
                         root, # FreiHAND_pub_v2 folder (evaluation/rgb, evaluation_K.json, evaluation_scale.json)
                         path='pred.json', # the submission file to write
                         size:int=256, # the network's input crop S
-                        bs:int=16, device=None, num_workers:int=0,
+                        bs:int=16, # images per forward pass
+                        device=None, # default: the model's
+                        num_workers:int=0, # loader worker processes
                         verts='root', # see `write_freihand_pred`
                        )->Path:
     "Predict the whole evaluation split and write FreiHAND's pred.json"

@@ -21,7 +21,8 @@ __all__ = ['ARCHS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'imagenet_checkpoint', 'loa
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
-def imagenet_checkpoint(arch:str)->Path:
+def imagenet_checkpoint(arch:str, # one of `ARCHS`
+                       )->Path:   # the file in torch.hub's checkpoints folder
     "Where torchvision caches the ImageNet (IMAGENET1K_V1) weights of `arch`"
     url = torchvision.models.get_model_weights(arch).IMAGENET1K_V1.url
     return Path(torch.hub.get_dir()) / 'checkpoints' / Path(urlparse(url).path).name
@@ -63,7 +64,11 @@ def load_resnet(arch:str='resnet101', # one of `ARCHS`
 # %% ../nbs/11_model.ipynb #63846f7d
 class ResNetEncoder(nn.Module):
     "A torchvision ResNet as five stages (conv1, conv2_x..conv5_x) for `in_ch` input channels"
-    def __init__(self, arch:str='resnet101', in_ch:int=3, pretrained=None):
+    def __init__(self,
+                 arch:str='resnet101', # one of `ARCHS`
+                 in_ch:int=3,          # input channels: 3 for RGB, 1 for depth
+                 pretrained=None,      # as in `load_resnet`
+                ):
         super().__init__()
         net = load_resnet(arch, pretrained)
         if in_ch != 3:
@@ -78,13 +83,18 @@ class ResNetEncoder(nn.Module):
         e = 1 if arch in ('resnet18', 'resnet34') else 4   # BasicBlock or Bottleneck
         self.channels = (64, 64*e, 128*e, 256*e, 512*e)
 
-    def stage(self, k:int, x):
+    def stage(self,
+              k:int, # 0: conv1, 1-4: conv2_x..conv5_x
+              x,     # (B,C,H,W) the previous stage's output (stage 0: the image)
+             ):
         "Run stage `k` (0: conv1, 1-4: conv2_x..conv5_x) on `x`"
         if k == 0: return self.relu(self.bn1(self.conv1(x)))
         if k == 1: x = self.maxpool(x)
         return getattr(self, f'layer{k}')(x)
 
-    def forward(self, x):
+    def forward(self,
+                x, # (B,in_ch,S,S) images
+               ): # (B,C,S/32,S/32)
         "Features after conv5_x (stride 32), no attention"
         for k in range(5): x = self.stage(k, x)
         return x
@@ -101,7 +111,8 @@ def soft_argmax(heatmaps:torch.Tensor, # (B,J,h,w) distributions over the map (s
 
 def heatmaps_to_25d(logits:torch.Tensor, # (B,J,h,w) heatmap logits
                     zmaps:torch.Tensor,  # (B,J,h,w) per-joint root-relative depth maps
-                    stride:float=4.):
+                    stride:float=4.,     # input pixels per output pixel
+                   )->tuple:
     "2.5D pose of Iqbal et al.: (heatmaps (B,J,h,w), uv (B,J,2) input px, zr (B,J))"
     B, J, h, w = logits.shape
     hm = logits.float().flatten(2).softmax(-1).view(B, J, h, w)
@@ -110,7 +121,11 @@ def heatmaps_to_25d(logits:torch.Tensor, # (B,J,h,w) heatmap logits
 # %% ../nbs/11_model.ipynb #2f9ed7a5
 class PoseDecoder(nn.Module):
     "D: three deconvolutions (BN, ReLU) from stride 32 to stride 4, and 1x1 heads for the 2.5D pose, mask and depth"
-    def __init__(self, in_ch:int, width:int=256, n_joints:int=21):
+    def __init__(self,
+                 in_ch:int,       # channels of the encoder's latent (2048 for ResNet-101)
+                 width:int=256,   # channels of the deconvolutions
+                 n_joints:int=21, # joints J
+                ):
         super().__init__()
         layers = []
         for i in range(3):
@@ -123,7 +138,10 @@ class PoseDecoder(nn.Module):
             if isinstance(m, (nn.ConvTranspose2d, nn.Conv2d)): nn.init.normal_(m.weight, std=0.001)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, s, stride:float=4.):
+    def forward(self,
+                s,                # (B,in_ch,h,w) latents
+                stride:float=4.,  # input pixels per output pixel
+               ) -> dict:
         "Decoder dict {'uv','zr','heatmaps','mask','depth'} from latents `s` (B,C,h,w)"
         J = self.n_joints
         logits, zmaps, mask, depth = self.head(self.deconv(s)).split([J, J, 1, 1], 1)
@@ -133,11 +151,19 @@ class PoseDecoder(nn.Module):
 # %% ../nbs/11_model.ipynb #75f23096
 class ProjectionHead(nn.Module):
     "Pooled latent -> Linear -> ReLU -> Linear -> unit vector"
-    def __init__(self, in_ch:int, out:int=128, hidden:int|None=None):
+    def __init__(self,
+                 in_ch:int,              # channels of the latent
+                 out:int=128,            # dimension of the unit vector z
+                 hidden:int|None=None,   # hidden width; None: `in_ch`
+                ):
         super().__init__()
         hidden = hidden or in_ch
         self.fc1, self.fc2 = nn.Linear(in_ch, hidden), nn.Linear(hidden, out)
-    def forward(self, s): return F.normalize(self.fc2(F.relu(self.fc1(s.mean((-2, -1))))), dim=-1)
+    def forward(self,
+                s, # (B,in_ch,h,w) latents
+               ) -> torch.Tensor: # (B,out) unit vectors
+        "z: the pooled latent through the two layers, L2-normalised"
+        return F.normalize(self.fc2(F.relu(self.fc1(s.mean((-2, -1))))), dim=-1)
 
 # %% ../nbs/11_model.ipynb #749cf2b6
 def _check_image(name, x, ch, like=None):
@@ -262,7 +288,10 @@ def forward(self:DualHandNet,
             **{f'f_{n}': f for n, f in zip(names, fs)}}
 
 # %% ../nbs/11_model.ipynb #764b274e
-def model_cost(arch:str='resnet101', sizes=(64, 128, 256), decoder_width:int=256):
+def model_cost(arch:str='resnet101',   # one of `ARCHS`
+               sizes=(64, 128, 256),   # input crop sides S, px
+               decoder_width:int=256,  # `DualHandNet`'s decoder width
+              ) -> tuple:              # (parameters, {S: (inference FLOPs, pre-training-call FLOPs)})
     "Parameters of `DualHandNet(arch, decoder_width=...)` and, per input size, forward FLOPs of one sample: (inference, pre-training call)"
     from torch.utils.flop_counter import FlopCounterMode
     with torch.device('meta'): m = DualHandNet(arch, decoder_width=decoder_width).eval()
