@@ -10,8 +10,8 @@ import torch
 from .model import DualHandNet
 from .data import InMemory, get_dataset
 from .guards import DualHandError
-from .pretrain import PRESETS, pretrain_config, run_pretrain, mean_pose_reference
-from .finetune import FT_PRESETS, FT_ROWS, finetune_config, run_finetune, model_from_checkpoint, _jsonable
+from .pretrain import PRESETS, pretrain_config, run_pretrain, mean_pose_reference, plain_config
+from .finetune import FT_PRESETS, FT_ROWS, finetune_config, run_finetune, model_from_checkpoint
 
 # %% auto #0
 __all__ = ['DEMO_SYNTH', 'DEMO_SIZES', 'STAGES', 'DEMO_STAGES', 'TABLE4_STAGES', 'TABLE3_STAGES', 'ABLATION_STAGES', 'ROW_LABELS',
@@ -117,11 +117,11 @@ def _run_stage(name, path, out, data, sz, seed, **kw):
     if kind == 'pretrain':
         over = dict(sz['pretrain'], seed=seed)
         if row != 'baseline': over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
-        res = _stage_results(path, _jsonable(pretrain_config('cpu', row, **over)))
+        res = _stage_results(path, plain_config(pretrain_config('cpu', row, **over)))
         if res is None: return run_pretrain(src, tests, 'cpu', row, path, resume=True, **kw, **over)[1], False
         return res, True
     over = dict(sz['finetune'], seed=seed)
-    res = _stage_results(path, _jsonable(finetune_config('cpu', **FT_ROWS[row], **over)))
+    res = _stage_results(path, plain_config(finetune_config('cpu', **FT_ROWS[row], **over)))
     if res is None: return run_finetune(out / stage_folder('ours') / 'last.pth', src, tgt, tests, 'cpu', **FT_ROWS[row],
                                         path=path, resume=True, **kw, **over)[1], False
     return res, True

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from .training import GatherNegatives, distributed, Checkpoint
-from .pretrain import DualHandLoss, training_views, pretrain_learner
+from .pretrain import DualHandLoss, training_views, pretrain_learner, all_params_used
 
 # %% auto #0
 __all__ = ['check_equivalence', 'check_fastai_fit']
@@ -116,7 +116,7 @@ def _fit_worker(rank, world_size, port, path, n, bs, size):
         def before_batch(self):
             if self.training: seen.append(self.xb[0]['xyz'][:, 0, 0].clone())
     learn.add_cb(Seen())
-    with distributed(learn):
+    with distributed(learn, find_unused=not all_params_used(learn.config)):
         with learn.no_bar(), learn.no_logging(): learn.fit(1)
         inner = learn.loss_func
     torch.save({'params': torch.cat([p.detach().flatten() for p in learn.model.parameters()]), 'seen': torch.cat(seen),

@@ -20,7 +20,7 @@ from .losses import make_targets, multimodal_loss, as_target, PretrainLoss
 from .metrics import hand_metrics
 from .pseudo import EPS, pseudo_targets, pseudo_label_loss
 from .pretrain import (float_batch, training_views, fit_pretrain, evaluate_model, open_run,
-                               check_numbers)
+                               check_numbers, plain_config)
 from .training import (LossTerm, LogLossTerms, Checkpoint, load_checkpoint, fast_path, EpochLog, read_history,
                                StopOnNonFinite)
 from .guards import DualHandError, read_checkpoint, load_weights
@@ -315,8 +315,6 @@ def finetune_learner(dls, # `finetune_dls` (synthetic + real pairs, labelled tar
     return fast_path(learn, bf16=cfg['bf16'], channels_last=cfg['bf16'])
 
 # %% ../nbs/22_finetune.ipynb #00cc61b6
-def _jsonable(cfg): return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
-
 def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretrain`)
                  source, # labelled synthetic dataset (rgb, depth, mask, pose)
                  target, # real dataset, used unlabelled (rgb, K)
@@ -356,7 +354,7 @@ def run_finetune(checkpoint, # pre-training checkpoint (`last.pth` of `run_pretr
     res = {name: evaluate_model(learn.model.net, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
     res['resumed_from_epoch'] = learn.resumed_from                # 0: trained from the start in this call
-    res['config'] = _jsonable(learn.config)
+    res['config'] = plain_config(learn.config)
     res['history'] = read_history(path / 'history.jsonl')
     path.mkdir(parents=True, exist_ok=True)
     (path / 'results.json').write_text(json.dumps(res, indent=1))

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
-from .guards import DualHandError, read_checkpoint, check_device, check_output
+from .guards import DualHandError, read_checkpoint, load_weights, check_device, check_output
 from .hand import NUM_JOINTS, ROOT, BONES, JOINT_NAMES, FINGER_COLORS, from_25d, hand_scale
 from .kinematics import template_pose
 from .datasets import read_image, decode_pil, warp_crop, crop_box, crop_matrix
@@ -66,11 +66,8 @@ def load_rgb_net(path,                  # a last.pth of pretrain / finetune, or 
     if 'size' not in cfg: raise DualHandError(f"{what} {path} does not record the network's input size ('size' in its config)")
     net = RGBPoseNet(cfg.get('arch', 'resnet18'), cfg.get('decoder_width', 256))
     weights = {k: v.float() if v.is_floating_point() else v for k, v in rgb_state(state['model']).items()}
-    try: net.load_state_dict(weights)
-    except RuntimeError as e:
-        raise DualHandError(f"{what} {path}: its weights do not fit {net.arch} with decoder width "
-                            f"{cfg.get('decoder_width', 256)} (a checkpoint of another network?): "
-                            f"{str(e).splitlines()[0]}") from None
+    load_weights(net, weights, what, path, f"{net.arch} with decoder width {cfg.get('decoder_width', 256)} "
+                                           "(a checkpoint of another network?)")
     return net.eval(), cfg
 
 def save_rgb_net(net:RGBPoseNet, # the network to keep

@@ -22,13 +22,14 @@ from .model import DualHandNet
 from .losses import make_targets, multimodal_loss, PretrainLoss
 from .metrics import hand_metrics, evaluate
 from .guards import DualHandError, check_output, read_checkpoint, load_weights
-from .training import (LossTerm, term_names, LogLossTerms, Checkpoint, EpochLog, StopOnNonFinite,
+from .training import (LossTerm, LogLossTerms, Checkpoint, EpochLog, StopOnNonFinite,
                                load_checkpoint, read_history, fast_path, setup_distributed, distributed)
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'check_numbers', 'float_batch', 'inside_crop',
-           'training_views', 'DualModalPretrain', 'DualHandLoss', 'multistep', 'warm_start', 'pretrain_learner',
-           'fit_pretrain', 'open_run', 'evaluate_model', 'mean_pose_reference', 'run_pretrain']
+__all__ = ['PRESETS', 'SCHEDULES', 'ROWS', 'RUN_FILES', 'pretrain_config', 'check_numbers', 'plain_config', 'float_batch',
+           'inside_crop', 'training_views', 'DualModalPretrain', 'DualHandLoss', 'term_names', 'all_params_used',
+           'multistep', 'warm_start', 'pretrain_learner', 'fit_pretrain', 'open_run', 'evaluate_model',
+           'mean_pose_reference', 'run_pretrain']
 
 # %% ../nbs/14_pretrain.ipynb #664931b4
 PRESETS = {
@@ -74,6 +75,11 @@ def check_numbers(cfg:dict, # a configuration, as `pretrain_config` builds it
     if 'size' in cfg and not (isinstance(cfg['size'], int) and cfg['size'] >= 32 and cfg['size'] % 32 == 0):
         bad('size', 'a multiple of 32 (the encoder halves the input five times)')
     return cfg
+
+def plain_config(cfg:dict, # a run's configuration (pre-training's, or fine-tuning's)
+                ) -> dict: # the same, tuples as lists
+    "`cfg` as a run's results.json stores and reads it back (JSON has lists, not tuples)"
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
 
 # %% ../nbs/14_pretrain.ipynb #3cf0c84f
 def float_batch(b:dict, # a loader batch: 'rgb' (B,3,S,S) uint8 or float, 'depth' (B,1,S,S) mm, 'mask' (B,1,S,S), labels
@@ -189,6 +195,21 @@ class DualHandLoss:
         self.pretrain.terms = {'M_R': m.detach(), 'L_s': m.detach(), 'total': m.detach()}
         return m
     def __repr__(self): return f"DualHandLoss({self.pretrain!r})"
+
+# %% ../nbs/14_pretrain.ipynb #7a0b0ca8
+def term_names(streams,     # supervised streams of the row, e.g. ('R', 'D', 'F')
+               contrastive, # the row's contrastive term ('ours', 'intra', 'intra_inter', 'l1_align' or None)
+              ) -> list:    # names of the terms, in `terms`' keys
+    "Names of the loss terms of a row"
+    names = [f'M_{s}' for s in streams]
+    names += {'ours': ['c_rgb', 'c_dm', 'c_fusion'], 'intra': ['c_rgb', 'c_dm'],
+              'intra_inter': ['c_rgb', 'c_dm', 'c_inter'], 'l1_align': ['l1_align'], None: []}[contrastive]
+    return names
+
+def all_params_used(cfg:dict, # a configuration (`pretrain_config`)
+                   ) -> bool:
+    "Whether a row's loss reaches every parameter: a contrastive row with the RGB and the depth stream"
+    return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
 
 # %% ../nbs/14_pretrain.ipynb #0ad0b53b
 def multistep(lr:float,    # initial learning rate
@@ -332,7 +353,7 @@ def run_pretrain(train,                # labelled source dataset
     dls = source_dls(train, valid, bs=cfg['bs'], num_workers=num_workers, seed=cfg['seed'], device=device)
     learn = pretrain_learner(dls, path=path, config=cfg)         # the configuration built once, above
     t0 = time.time()
-    with distributed(learn):                    # a no-op in a single process
+    with distributed(learn, find_unused=not all_params_used(cfg)):   # a no-op in a single process
         if quiet:
             with learn.no_bar(), learn.no_logging(): fit_pretrain(learn, epochs, resume)
         else: fit_pretrain(learn, epochs, resume)
@@ -340,7 +361,7 @@ def run_pretrain(train,                # labelled source dataset
     res = {name: evaluate_model(learn.model, ds) for name, ds in tests.items()}
     res['train_seconds'] = time.time() - t0
     res['resumed_from_epoch'] = learn.resumed_from                # 0: trained from the start in this call
-    res['config'] = {k: list(v) if isinstance(v, tuple) else v for k, v in learn.config.items()}
+    res['config'] = plain_config(learn.config)
     res['history'] = read_history(learn.path / 'history.jsonl')
     Path(path).mkdir(parents=True, exist_ok=True)
     (Path(path) / 'results.json').write_text(json.dumps(res, indent=1))

@@ -22,10 +22,10 @@ from fastai.distributed import DistributedDL
 from .guards import read_checkpoint, check_config, load_weights
 
 # %% auto #0
-__all__ = ['LossTerm', 'term_names', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint', 'read_history', 'EpochLog',
-           'Checkpoint', 'StopOnNonFinite', 'loss_curves', 'native_bf16', 'fast_defaults', 'learner_device',
-           'BF16Autocast', 'fast_path', 'compile_or_eager', 'is_distributed', 'gather_batch', 'GatherNegatives',
-           'setup_distributed', 'distributed']
+__all__ = ['LossTerm', 'LogLossTerms', 'save_checkpoint', 'load_checkpoint', 'read_history', 'EpochLog', 'Checkpoint',
+           'StopOnNonFinite', 'loss_curves', 'native_bf16', 'fast_defaults', 'learner_device', 'BF16Autocast',
+           'fast_path', 'compile_or_eager', 'is_distributed', 'gather_batch', 'GatherNegatives', 'setup_distributed',
+           'distributed']
 
 # %% ../nbs/06_training.ipynb #05a587ac
 class LossTerm(Metric):
@@ -37,15 +37,6 @@ class LossTerm(Metric):
     def value(self): return float(self.total / self.count) if self.count else None
     @property
     def name(self): return self._name
-
-def term_names(streams,     # supervised streams of the row, e.g. ('R', 'D', 'F')
-               contrastive, # the row's contrastive term ('ours', 'intra', 'intra_inter', 'l1_align' or None)
-              ) -> list:    # names of the terms, in `terms`' keys
-    "Names of the loss terms of a row"
-    names = [f'M_{s}' for s in streams]
-    names += {'ours': ['c_rgb', 'c_dm', 'c_fusion'], 'intra': ['c_rgb', 'c_dm'],
-              'intra_inter': ['c_rgb', 'c_dm', 'c_inter'], 'l1_align': ['l1_align'], None: []}[contrastive]
-    return names
 
 class LogLossTerms(Callback):
     "Accumulate each training loss term into the Learner's `LossTerm` metrics, and their means over every `every` batches into `trace`"
@@ -158,17 +149,14 @@ class StopOnNonFinite(Callback):
             raise CancelFitException()
 
 # %% ../nbs/06_training.ipynb #625af25e
-def loss_curves(run,          # a run folder: its `history.jsonl`, and `results.json` for the row and the batch size
+def loss_curves(run,          # a run folder: its `history.jsonl` (and `results.json` for the batch size)
+                terms,        # names of the loss terms (the `LossTerm` metrics of the run)
                 every:int=20, # training batches per trace point (`LogLossTerms(every)`)
-                terms=None,   # names of the loss terms; None: `term_names` of the run's configuration
-                bs:int=None,  # training batch size; None: the run's configuration's
+                bs:int=None,  # training batch size; None: the `bs` of the configuration in the run's `results.json`
                ) -> dict:     # {term: ([samples seen], [values])}
     "Each loss term of a run against the training samples seen: the means over every `every` batches where the run traced them, else the epoch means"
     run = Path(run)
-    if terms is None or bs is None:
-        cfg = json.loads((run / 'results.json').read_text())['config']
-        terms = term_names(cfg['streams'], cfg['contrastive']) if terms is None else terms
-        bs = cfg['bs'] if bs is None else bs
+    if bs is None: bs = json.loads((run / 'results.json').read_text())['config']['bs']
     curves = {k: ([], []) for k in terms}
     for r in read_history(run / 'history.jsonl'):
         start = r['samples'] - r['samples'] // (r['epoch'] + 1)          # samples seen before this epoch
@@ -297,15 +285,11 @@ def setup_distributed() -> torch.device:
         return dev
     return None
 
-def _all_params_used(learn):
-    "Whether the run's configuration uses every parameter: a contrastive row with the RGB and the depth stream"
-    cfg = getattr(learn, 'config', None) or {}
-    return cfg.get('contrastive') in ('ours', 'intra', 'intra_inter') and set(cfg.get('streams', ())) >= {'R', 'D'}
-
 @contextmanager
-def distributed(learn:Learner,           # a fastai Learner; its `config` ('streams', 'contrastive') says whether every parameter is used
+def distributed(learn:Learner,           # a fastai Learner
                 negatives:str='global',  # 'global': NT-Xent's negatives from all processes; 'local': this one's
                 sync_bn:bool=None,       # SyncBatchNorm; None: on CUDA
+                find_unused:bool=True,   # DDP looks for parameters without a gradient (False: faster, for a loss that uses them all)
                 **kwargs):               # passed to fastai's `distrib_ctx`
     "fastai's `distrib_ctx` for `learn`, NT-Xent negatives gathered across processes ('global') or per process ('local'); a no-op in one process"
     if negatives not in ('global', 'local'): raise ValueError(f"negatives must be 'global' or 'local', got {negatives!r}")
@@ -315,7 +299,7 @@ def distributed(learn:Learner,           # a fastai Learner; its `config` ('stre
     sync_bn = cuda if sync_bn is None else sync_bn
     if sync_bn and not cuda: raise ValueError("sync_bn=True needs CUDA (torch's SyncBatchNorm has no CPU kernel)")
     from accelerate.utils import DistributedDataParallelKwargs
-    kwargs.setdefault('kwargs_handlers', [DistributedDataParallelKwargs(find_unused_parameters=not _all_params_used(learn))])
+    kwargs.setdefault('kwargs_handlers', [DistributedDataParallelKwargs(find_unused_parameters=find_unused)])
     loss = learn.loss_func
     if negatives == 'global': learn.loss_func = GatherNegatives(loss)
     try:
