@@ -15,8 +15,8 @@ from .finetune import FT_PRESETS, FT_ROWS, finetune_config, run_finetune, model_
 
 # %% auto #0
 __all__ = ['DEMO_SYNTH', 'DEMO_SIZES', 'STAGES', 'DEMO_STAGES', 'TABLE4_STAGES', 'TABLE3_STAGES', 'ABLATION_STAGES', 'ROW_LABELS',
-           'DEMO_TESTS', 'stage_folder', 'demo_net', 'demo_table', 'check_stages', 'demo_data', 'run_demo',
-           'run_ablation', 'read_ablation', 'ablation_summary']
+           'DEMO_TESTS', 'stage_folder', 'demo_net', 'demo_table', 'check_stages', 'demo_split', 'demo_data',
+           'run_demo', 'run_ablation', 'read_ablation', 'ablation_summary']
 
 # %% ../nbs/32_demo.ipynb #873a8491
 DEMO_SYNTH = dict(views='frontal', severity=0.5)   # the CPU benchmark: frontal views, the calibrated 'real' domain
@@ -97,12 +97,19 @@ def check_stages(stages, # names of `STAGES`, in the order they will run
         raise ValueError("run_demo: the pre-training rows start from the source-only network: put 'baseline' first in `stages`")
     return tuple(stages)
 
+def demo_split(name:str, # 'synth' or 'synth-real'
+               split:str, # 'train', 'valid' or 'test'
+               n:int, # the first `n` samples
+               size:int=None, # crop side in px; None: the CPU pre-training preset's
+              ): # an `InMemory` dataset
+    "One split of the CPU benchmark (`DEMO_SYNTH`), rendered once and held in memory"
+    return InMemory(get_dataset(name, split, size=size or pretrain_config('cpu')['size'], n=n, **DEMO_SYNTH))
+
 def demo_data(sizes:dict, # a value of `DEMO_SIZES`: numbers of samples
               size:int=None, # crop side in px; None: the CPU pre-training preset's
              ) -> tuple: # (source, target, {test name: dataset}, {'pretrain': valid, 'finetune': valid})
     "The CPU benchmark's splits, each rendered once and held in memory (`InMemory`)"
-    size = size or pretrain_config('cpu')['size']
-    data = lambda name, split, n: InMemory(get_dataset(name, split, size=size, n=n, **DEMO_SYNTH))
+    data = lambda name, split, n: demo_split(name, split, n, size)
     src = data('synth', 'train', sizes['n_source'] or PRESETS['cpu']['n_train'])
     tgt = data('synth-real', 'train', sizes['n_target'] or FT_PRESETS['cpu']['n_target'])
     tests = {n: data(n, 'test', sizes['n_test']) for n in DEMO_TESTS.values()}
