@@ -283,6 +283,8 @@ def _args_demo(s):
     s.add_argument('--out', default='runs/demo', help="folder of the stages and the table (default runs/demo)")
     s.add_argument('--seed', type=SEED, default=0)
     s.add_argument('--quick', action='store_true', help="a few samples and one epoch per stage (a smoke test)")
+    s.add_argument('--fair', action='store_true', help="every pre-training row from scratch with the baseline's epochs and "
+                   "schedule, not continued from the baseline (the fair comparison of Table 4's rows)")
     s.add_argument('--verbose', action='store_true', help="show each stage's per-epoch training output")
     s.add_argument('--device', default=None); s.add_argument('--workers', type=int_arg(0), default=0)
     s.add_argument('--threads', type=int_arg(1), default=None)
@@ -298,7 +300,8 @@ def cmd_demo(a): # arguments of `dualhand demo`, parsed by `parser()`
     _threads(a)
     from dualhand.demo import DEMO_STAGES, ABLATION_STAGES
     stages = DEMO_STAGES if not a.stages else ABLATION_STAGES if a.stages == ['all'] else tuple(a.stages)
-    res, table = run_demo(a.out, a.seed, a.quick, quiet=not a.verbose, device=a.device, num_workers=a.workers, stages=stages)
+    res, table = run_demo(a.out, a.seed, a.quick, quiet=not a.verbose, device=a.device, num_workers=a.workers, stages=stages,
+                          fair=a.fair)
     print(table)
     print(f"saved {Path(a.out) / 'results.md'} and {Path(a.out) / 'results.json'}")
 

@@ -87,13 +87,14 @@ def demo_table(results:dict, # {stage name: results dict of run_pretrain / run_f
 
 # %% ../nbs/32_demo.ipynb #c250d661
 def check_stages(stages, # names of `STAGES`, in the order they will run
+                 warm:bool=True, # the pre-training rows continue the baseline (else each starts from scratch)
                 ) -> tuple: # `stages`, checked
     "`stages` as a tuple, after checking that they exist and that each starts from a stage before it"
     unknown = [s for s in stages if s not in STAGES]
     if unknown: raise ValueError(f"run_demo: unknown stages {unknown} (known: {list(STAGES)})")
     if any(STAGES[s][0] == 'finetune' for s in stages) and 'ours' not in stages:
         raise ValueError("run_demo: the fine-tuning stages start from 'ours': add it to `stages`")
-    if any(STAGES[s][0] == 'pretrain' for s in stages) and stages[0] != 'baseline':
+    if warm and any(STAGES[s][0] == 'pretrain' for s in stages) and stages[0] != 'baseline':
         raise ValueError("run_demo: the pre-training rows start from the source-only network: put 'baseline' first in `stages`")
     return tuple(stages)
 
@@ -123,7 +124,8 @@ def _run_stage(name, path, out, data, sz, seed, **kw):
     kw['valid'] = valid[kind]
     if kind == 'pretrain':
         over = dict(sz['pretrain'], seed=seed)
-        if row != 'baseline': over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
+        if row != 'baseline' and sz['warm'] is not None:   # continue the baseline; None: from scratch, like it
+            over.update(sz['warm'], init=str(out / stage_folder('baseline') / 'last.pth'))
         res = _stage_results(path, plain_config(pretrain_config('cpu', row, **over)))
         if res is None: return run_pretrain(src, tests, 'cpu', row, path, resume=True, **kw, **over)[1], False
         return res, True
@@ -138,12 +140,13 @@ def _log_line(name, label, r, note=''):
     "One line of the demo's log: a row's 'real' test PCK and EPE"
     return f"{name:11s} {label:42s} real: PCK@0.05 {r['pck2d']:.3f}, EPE {r['epe3d']:.2f} mm{note}"
 
-def _demo_title(seed, quick, stages, n_test, size, minutes):
+def _demo_title(seed, quick, stages, n_test, size, minutes, fair=False):
     "The line above the demo's table: what was measured, and the command that made it"
     return (f"SynthHands, CPU configuration{' (--quick: a smoke test, numbers meaningless)' if quick else ''}, seed {seed}: "
             f"test splits 'real' = synth-real test ({n_test} samples), 'synthetic' = synth test; "
             f"2D PCK@0.05 of the {size} px crop; 3D EPE root-relative in mm with the true root depth and scale (2.5D "
-            f"protocol); AUC of the 3D PCK curve. Made by `dualhand demo --seed {seed}{' --quick' if quick else ''}"
+            f"protocol); AUC of the 3D PCK curve{'; every pre-training row trained from scratch like the baseline' if fair else ''}. "
+            f"Made by `dualhand demo --seed {seed}{' --quick' if quick else ''}{' --fair' if fair else ''}"
             f"{'' if tuple(stages) == DEMO_STAGES else ' --stages ' + ' '.join(stages)}` ({minutes:.1f} min this call).")
 
 def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoints
@@ -153,12 +156,13 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
              device=None, # torch device of each stage's batches (as in `run_finetune`)
              num_workers:int=0, # DataLoader worker processes
              stages=DEMO_STAGES, # names of `STAGES` to run, in order ('ours' before any fine-tuning stage)
+             fair:bool=False, # every pre-training row trained from scratch with the baseline's epochs and schedule
             ) -> tuple: # ({row: results}, markdown table)
     "Pre-train baseline and ours, fine-tune +L_l and +L_d on SynthHands (CPU presets); returns (results, markdown table)"
     from fastprogress.fastprogress import master_bar
-    stages, t_all = check_stages(stages), time.time()
+    stages, t_all = check_stages(stages, warm=not fair), time.time()
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    sz = DEMO_SIZES['quick' if quick else 'full']
+    sz = dict(DEMO_SIZES['quick' if quick else 'full'], **({'warm': None} if fair else {}))
     data = demo_data(sz)
     src, _, tests, _ = data
     results = {'mean pose': {k: mean_pose_reference(src, ds) for k, ds in tests.items()}}
@@ -170,7 +174,7 @@ def run_demo(out='runs/demo', # folder of the stages, the table and the checkpoi
                                          num_workers=num_workers, quiet=quiet)
         mb.write(_log_line(name, ROW_LABELS[name], results[name][DEMO_TESTS['real']],
                            f" ({'done before' if done else f'{time.time() - t0:.0f} s'})"))
-    title = _demo_title(seed, quick, stages, len(tests['synth-real']), src[0]['rgb'].shape[-1], (time.time() - t_all) / 60)
+    title = _demo_title(seed, quick, stages, len(tests['synth-real']), src[0]['rgb'].shape[-1], (time.time() - t_all) / 60, fair)
     table = demo_table(results, title)
     (out / 'results.md').write_text(table + '\n')
     (out / 'results.json').write_text(json.dumps(results, indent=1))
