@@ -191,19 +191,20 @@ def measure_demo(demo, # a demo folder with stage checkpoints (`dualhand demo --
         raise DualHandError(f"{demo}: no checkpoint of {missing or 'any stage'} (stages with one: {found}); make them "
                             f"with `dualhand demo --out {demo}`")
     n_test = n_test or DEMO_SIZES['full']['n_test']
-    cfgs = {s: _stage_net(demo, s)[1] for s in stages}
-    size = cfgs[stages[0]].get('size', 64)
-    if any(c.get('size', 64) != size for c in cfgs.values()): raise DualHandError(f"{demo}: stages of several crop sizes")
-    tests = {k: demo_split(v, 'test', n_test, size) for k, v in DEMO_TESTS.items()}
-    valid, adapt = demo_split('synth-real', 'valid', n_test, size), demo_split('synth-real', 'train', n_adapt, size)
-    res = {}
+    res, size, seed = {}, None, None
     for s in progress_bar(stages, leave=False):
-        res[s] = measure_stage(_stage_net(demo, s)[0], tests, valid, adapt, bs)
+        net, cfg = _stage_net(demo, s)                   # each checkpoint read once
+        if size is None:                                 # the splits at the first stage's crop size
+            size, seed = cfg.get('size', 64), cfg.get('seed')
+            tests = {k: demo_split(v, 'test', n_test, size) for k, v in DEMO_TESTS.items()}
+            valid, adapt = demo_split('synth-real', 'valid', n_test, size), demo_split('synth-real', 'train', n_adapt, size)
+        if cfg.get('size', 64) != size: raise DualHandError(f"{demo}: stage {s!r} has {cfg.get('size', 64)} px crops, the first {size} px")
+        res[s] = measure_stage(net, tests, valid, adapt, bs)
         res[s]['confident_history'] = [h['confident'] for h in read_history(demo / stage_folder(s) / 'history.jsonl')
                                        if 'confident' in h]
     summary = demo / 'results.json'
     mean_pose = json.loads(summary.read_text()).get('mean pose') if summary.is_file() else None
-    res['meta'] = dict(demo=str(demo), stages=stages, seed=cfgs[stages[0]].get('seed'), size=size, n_test=n_test,
+    res['meta'] = dict(demo=str(demo), stages=stages, seed=seed, size=size, n_test=n_test,
                        n_adapt=n_adapt, eps=EPS, mean_pose=mean_pose, minutes=(time.time() - t0) / 60)
     return res
 

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from dualhand.demo import demo_net, demo_split
 from dualhand.pretrain import float_batch
 from dualhand.losses import make_targets, multimodal_loss
-from dualhand.hand import normalize_depth, DEPTH_RANGE
+from dualhand.hand import normalize_depth
+from dualhand.mechanisms import depth_errors
 from dualhand.metrics import evaluate
 
 def up(x, mode='bilinear'):
@@ -26,12 +27,6 @@ def up(x, mode='bilinear'):
 
 def fused(net, rgb, d):
     return net.decode(net.encode_rgb(rgb, net.encode_depth(d)[1]))
-
-def hand_mm(pred, t):
-    "Mean error (mm) on the target's hand cells, and that of a flat hand at the root depth"
-    m, mm = t['mask'], DEPTH_RANGE * t['scale'].view(-1, 1, 1, 1)
-    on = lambda e: ((e * mm * m).sum((1, 2, 3)) / m.sum((1, 2, 3)).clamp_min(1)).mean().item()
-    return on((pred - t['depth']).abs()), on(t['depth'].abs())
 
 @torch.no_grad()
 def depth_inputs(net, b):
@@ -53,7 +48,8 @@ def depth_inputs(net, b):
 def depth_head(net, b):
     t = make_targets(b, b['rgb'].shape[-1] // 4)
     y = net(b['rgb'])
-    err, flat = hand_mm(y['depth'], t)
+    e = depth_errors(y['depth'], t['depth'], t['mask'], t['scale']).mean(0)   # against Eq. 2's target, at S/4
+    err, flat = e[0].item(), e[3].item()
     return dict(p_R=evaluate([y], [t], img_size=64)['epe3d'], p_F=evaluate([fused(net, b['rgb'], up(y['depth']))], [t], img_size=64)['epe3d'],
                 depth_hand_mm=err, flat_hand_mm=flat)
 
